@@ -1,0 +1,182 @@
+// The one typed API between the UI (renderer/) and the application (main/).
+//
+// It is pure data and types, so every layer may import it. Two transports carry it with the
+// same semantics: Electron IPC through the preload's contextBridge, and a WebSocket for the
+// web console (`perseus web`). Requests are {method, params} → result | ApiError; events flow
+// from main to the UI.
+
+export type VmPowerState = 'off' | 'starting' | 'running' | 'paused' | 'suspended' | 'stopping' | 'crashed';
+
+export type GuestOsPreset = 'dos' | 'win9x' | 'linux' | 'other';
+export const GUEST_OS_PRESETS: readonly GuestOsPreset[] = ['dos', 'win9x', 'linux', 'other'];
+
+export type CpuModel = 'pentium2' | 'pentium-pro' | 'pentium' | '486';
+export const CPU_MODELS: readonly CpuModel[] = ['pentium2', 'pentium-pro', 'pentium', '486'];
+
+export type NicModel = 'ne2k-pci' | 'ne2k-isa' | 'rtl8139' | 'none';
+export const NIC_MODELS: readonly NicModel[] = ['ne2k-pci', 'ne2k-isa', 'rtl8139', 'none'];
+
+export type NetworkMode = 'nat' | 'lan' | 'none';
+export const NETWORK_MODES: readonly NetworkMode[] = ['nat', 'lan', 'none'];
+
+/** `builtin` is the project's own BIOS; `seabios` is Debian's; anything else is a ROM file path. */
+export type FirmwareSetting = 'builtin' | 'seabios' | { path: string };
+
+export type DisplayAdapter = 'std-vga';
+
+export interface DriveSetting {
+  kind: 'disk' | 'cdrom';
+  /** Image path; null for an empty CD-ROM drive. */
+  path: string | null;
+}
+
+export type IdeSlot = 'primaryMaster' | 'primarySlave' | 'secondaryMaster' | 'secondarySlave';
+export const IDE_SLOTS: readonly IdeSlot[] = ['primaryMaster', 'primarySlave', 'secondaryMaster', 'secondarySlave'];
+
+export interface VmSettings {
+  name: string;
+  osPreset: GuestOsPreset;
+  memoryMiB: number;
+  cpuModel: CpuModel;
+  firmware: FirmwareSetting;
+  /** Boot devices in order: 'a' floppy, 'c' hard disk, 'd' CD-ROM, e.g. "cda". */
+  bootOrder: string;
+  floppyA: string | null;
+  floppyB: string | null;
+  ide: Record<IdeSlot, DriveSetting | null>;
+  nic: { model: NicModel; network: NetworkMode; lanSegment?: string };
+  display: { adapter: DisplayAdapter; vramMiB: number };
+  notes: string;
+}
+
+export interface VmRecord extends VmSettings {
+  id: string;
+  createdAt: string;
+  modifiedAt: string;
+  state: VmPowerState;
+}
+
+export interface ValidationIssue {
+  /** Dotted setting path, e.g. "memoryMiB" or "ide.primaryMaster.path". */
+  field: string;
+  message: string;
+}
+
+export interface VmStatus {
+  id: string;
+  state: VmPowerState;
+  /** Guest instructions per second over the last status interval, in millions. */
+  mips: number;
+  instructions: number;
+  diskActivity: boolean;
+  netActivity: boolean;
+  leds: { numLock: boolean; capsLock: boolean; scrollLock: boolean };
+  /** Set when state is 'crashed': what happened, for the UI and the log. */
+  error?: string;
+}
+
+export type InputEvent =
+  /** A PS/2 key by KeyboardEvent.code ("KeyA", "Enter", "ControlLeft", ...). */
+  | { type: 'key'; code: string; down: boolean }
+  /** Relative mouse motion and buttons (bit 0 left, 1 right, 2 middle). */
+  | { type: 'mouse'; dx: number; dy: number; dz: number; buttons: number }
+  /** Absolute pointer in 0..1 of the screen, for guests with an absolute device. */
+  | { type: 'mouse-abs'; x: number; y: number; buttons: number }
+  /** Text typed as keystrokes (Paste as keystrokes). */
+  | { type: 'text'; text: string }
+  /** Named key combination from the Send keys menu. */
+  | { type: 'combo'; combo: 'ctrl-alt-del' | 'alt-tab' | 'print-screen' | `ctrl-alt-f${number}` };
+
+/** A screen update: the full frame size and the rectangles that changed, RGBA8888. */
+export interface ScreenUpdate {
+  id: string;
+  width: number;
+  height: number;
+  /** True when `rects` cover the whole frame (mode change, first frame). */
+  full: boolean;
+  rects: { x: number; y: number; w: number; h: number; rgba: Uint8Array }[];
+}
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  dataDir: string;
+  transport: 'electron' | 'web';
+}
+
+/** Every request: params in, result out. */
+export interface ApiMethods {
+  appInfo: { params: Record<string, never>; result: AppInfo };
+  listVms: { params: Record<string, never>; result: VmRecord[] };
+  getVm: { params: { id: string }; result: VmRecord };
+  /** Missing fields take the preset's defaults. */
+  createVm: { params: Partial<VmSettings> & { name: string }; result: VmRecord };
+  updateVm: { params: { id: string; patch: Partial<VmSettings> }; result: VmRecord };
+  /** The caller has asked the user; keepFiles=false deletes disk images the VM owns. */
+  deleteVm: { params: { id: string; keepFiles: boolean }; result: { deletedFiles: string[] } };
+  validateSettings: { params: { id?: string; settings: Partial<VmSettings> }; result: ValidationIssue[] };
+  powerOn: { params: { id: string }; result: VmStatus };
+  powerOff: { params: { id: string }; result: VmStatus };
+  /** ACPI power button: the guest shuts itself down. */
+  shutdown: { params: { id: string }; result: VmStatus };
+  reset: { params: { id: string }; result: VmStatus };
+  pause: { params: { id: string }; result: VmStatus };
+  resume: { params: { id: string }; result: VmStatus };
+  getStatus: { params: { id: string }; result: VmStatus };
+  sendInput: { params: { id: string; events: InputEvent[] }; result: null };
+  /** The text-mode screen as lines of text ('' in graphics modes). */
+  getScreenText: { params: { id: string }; result: string };
+  /** Ask for a full screen update event (a UI that just attached). */
+  requestFullFrame: { params: { id: string }; result: null };
+}
+
+export type ApiMethod = keyof ApiMethods;
+export type ApiParams<M extends ApiMethod> = ApiMethods[M]['params'];
+export type ApiResult<M extends ApiMethod> = ApiMethods[M]['result'];
+
+export const API_METHODS: readonly ApiMethod[] = [
+  'appInfo', 'listVms', 'getVm', 'createVm', 'updateVm', 'deleteVm', 'validateSettings',
+  'powerOn', 'powerOff', 'shutdown', 'reset', 'pause', 'resume', 'getStatus',
+  'sendInput', 'getScreenText', 'requestFullFrame',
+];
+
+export type ApiEvent =
+  | { type: 'library-changed' }
+  | { type: 'vm-state'; id: string; state: VmPowerState; error?: string }
+  | { type: 'vm-status'; status: VmStatus }
+  | { type: 'screen'; update: ScreenUpdate }
+  | { type: 'log'; id?: string; level: 'info' | 'warn' | 'error'; message: string };
+
+export type ApiErrorCode = 'not-found' | 'invalid' | 'conflict' | 'bad-state' | 'unauthorized' | 'internal';
+
+/** The error every transport rethrows on the client side. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly issues: ValidationIssue[] = [],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** What the UI holds: the same shape over Electron IPC and over the WebSocket. */
+export interface PerseusClient {
+  call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  /** Subscribe to events; returns an unsubscribe function. */
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
+
+/** What main implements once; both transports dispatch into it. */
+export interface PerseusService {
+  handle<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
+
+/** Wire messages (JSON for requests/replies; screen updates may travel as binary frames). */
+export type WireRequest = { kind: 'request'; seq: number; method: ApiMethod; params: unknown };
+export type WireReply =
+  | { kind: 'reply'; seq: number; ok: true; result: unknown }
+  | { kind: 'reply'; seq: number; ok: false; error: { code: ApiErrorCode; message: string; issues?: ValidationIssue[] } };
+export type WireEvent = { kind: 'event'; event: ApiEvent };

@@ -1,0 +1,255 @@
+// The machine-state file format: self-describing, versioned and checksummed.
+//
+//   offset 0  "PRSSTATE"                    magic (8 bytes)
+//          8  u32 format version (FORMAT_VERSION)
+//         12  u32 payload length
+//         16  u32 CRC-32 of the payload
+//         20  payload:
+//               u32 meta JSON length, meta JSON (machine fingerprint, times, anything)
+//               u32 section count, then per section:
+//                 str name, u32 version, u32 field count, then per field:
+//                   str name, u8 type tag, u32 byte length, bytes
+//   (str = u16 byte length + UTF-8; all integers little-endian)
+//
+// Loading never trusts a length: every read is bounds-checked and any inconsistency throws a
+// StateError naming what is wrong, before any machine object is touched.
+
+import {
+  captureFields,
+  isArrayType,
+  migrateFields,
+  restoreFields,
+  StateError,
+  type FieldType,
+  type Stateful,
+  type StateValue,
+} from './vmstate.js';
+
+export const STATE_MAGIC = 'PRSSTATE';
+export const FORMAT_VERSION = 1;
+const HEADER = 20;
+
+const TYPE_TAGS: FieldType[] = ['u8', 'u16', 'u32', 'i32', 'f64', 'bool', 'string', 'u8[]', 'u16[]', 'u32[]', 'i32[]', 'f64[]'];
+
+export interface SavedSection {
+  name: string;
+  version: number;
+  fields: Map<string, StateValue>;
+}
+
+export interface SavedState {
+  meta: Record<string, unknown>;
+  sections: SavedSection[];
+}
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+export function crc32(data: Uint8Array, crc = 0): number {
+  let c = ~crc;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+class Writer {
+  private buf = new Uint8Array(1 << 16);
+  private view = new DataView(this.buf.buffer);
+  len = 0;
+  private ensure(n: number) {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  u8(v: number) { this.ensure(1); this.buf[this.len++] = v; }
+  u16(v: number) { this.ensure(2); this.view.setUint16(this.len, v, true); this.len += 2; }
+  u32(v: number) { this.ensure(4); this.view.setUint32(this.len, v >>> 0, true); this.len += 4; }
+  bytes(b: Uint8Array) { this.ensure(b.length); this.buf.set(b, this.len); this.len += b.length; }
+  str(s: string) {
+    const b = new TextEncoder().encode(s);
+    if (b.length > 0xffff) throw new StateError('state: name too long');
+    this.u16(b.length);
+    this.bytes(b);
+  }
+  result(): Uint8Array { return this.buf.slice(0, this.len); }
+}
+
+class Reader {
+  private view: DataView;
+  pos = 0;
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  need(n: number, what: string) {
+    if (n < 0 || this.pos + n > this.buf.length) throw new StateError(`state file truncated or corrupt (reading ${what})`);
+  }
+  u8(what: string) { this.need(1, what); return this.buf[this.pos++]; }
+  u16(what: string) { this.need(2, what); const v = this.view.getUint16(this.pos, true); this.pos += 2; return v; }
+  u32(what: string) { this.need(4, what); const v = this.view.getUint32(this.pos, true); this.pos += 4; return v; }
+  bytes(n: number, what: string) { this.need(n, what); const b = this.buf.slice(this.pos, this.pos + n); this.pos += n; return b; }
+  str(what: string) {
+    const n = this.u16(what);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes(n, what));
+    } catch (e) {
+      if (e instanceof StateError) throw e;
+      throw new StateError(`state file corrupt: invalid text in ${what}`);
+    }
+  }
+}
+
+function encodeValue(type: FieldType, v: StateValue): Uint8Array {
+  if (isArrayType(type)) {
+    const a = v as Uint8Array;
+    return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+  }
+  switch (type) {
+    case 'string': return new TextEncoder().encode(v as string);
+    case 'bool': return Uint8Array.of(v ? 1 : 0);
+    case 'f64': { const b = new Uint8Array(8); new DataView(b.buffer).setFloat64(0, v as number, true); return b; }
+    case 'u8': return Uint8Array.of(v as number);
+    case 'u16': { const b = new Uint8Array(2); new DataView(b.buffer).setUint16(0, v as number, true); return b; }
+    case 'u32': { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, (v as number) >>> 0, true); return b; }
+    case 'i32': { const b = new Uint8Array(4); new DataView(b.buffer).setInt32(0, v as number, true); return b; }
+  }
+  throw new StateError(`unknown field type ${type}`);
+}
+
+function decodeValue(type: FieldType, b: Uint8Array, where: string): StateValue {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const fixed = (n: number) => { if (b.length !== n) throw new StateError(`state file corrupt: ${where} has ${b.length} bytes, expected ${n}`); };
+  switch (type) {
+    case 'string':
+      try { return new TextDecoder('utf-8', { fatal: true }).decode(b); } catch { throw new StateError(`state file corrupt: ${where} is not text`); }
+    case 'bool': fixed(1); return b[0] !== 0;
+    case 'f64': fixed(8); return dv.getFloat64(0, true);
+    case 'u8': fixed(1); return b[0];
+    case 'u16': fixed(2); return dv.getUint16(0, true);
+    case 'u32': fixed(4); return dv.getUint32(0, true);
+    case 'i32': fixed(4); return dv.getInt32(0, true);
+    case 'u8[]': return b;
+  }
+  const size = type === 'u16[]' ? 2 : type === 'f64[]' ? 8 : 4;
+  if (b.length % size) throw new StateError(`state file corrupt: ${where} length ${b.length} is not a multiple of ${size}`);
+  const copy = b.slice().buffer;
+  switch (type) {
+    case 'u16[]': return new Uint16Array(copy);
+    case 'u32[]': return new Uint32Array(copy);
+    case 'i32[]': return new Int32Array(copy);
+    default: return new Float64Array(copy);
+  }
+}
+
+/** Serialize the declared state of every part, in order. */
+export function encodeState(parts: readonly Stateful[], meta: Record<string, unknown> = {}): Uint8Array {
+  const w = new Writer();
+  const metaBytes = new TextEncoder().encode(JSON.stringify(meta));
+  w.u32(metaBytes.length);
+  w.bytes(metaBytes);
+  w.u32(parts.length);
+  for (const part of parts) {
+    const decl = part.vmstate;
+    const fields = captureFields(part);
+    w.str(decl.name);
+    w.u32(decl.version);
+    w.u32(decl.fields.length);
+    for (const f of decl.fields) {
+      const data = encodeValue(f.type, fields.get(f.name)!);
+      w.str(f.name);
+      w.u8(TYPE_TAGS.indexOf(f.type));
+      w.u32(data.length);
+      w.bytes(data);
+    }
+  }
+  const payload = w.result();
+  const out = new Uint8Array(HEADER + payload.length);
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(STATE_MAGIC), 0);
+  dv.setUint32(8, FORMAT_VERSION, true);
+  dv.setUint32(12, payload.length, true);
+  dv.setUint32(16, crc32(payload), true);
+  out.set(payload, HEADER);
+  return out;
+}
+
+/** Parse and verify a state file without touching any machine object. */
+export function decodeState(file: Uint8Array): SavedState {
+  if (file.length < HEADER) throw new StateError('not a Perseus state file: too short');
+  const magic = new TextDecoder().decode(file.subarray(0, 8));
+  if (magic !== STATE_MAGIC) throw new StateError('not a Perseus state file: bad magic');
+  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const version = dv.getUint32(8, true);
+  if (version !== FORMAT_VERSION) throw new StateError(`state file format ${version} is not supported (expected ${FORMAT_VERSION})`);
+  const length = dv.getUint32(12, true);
+  if (HEADER + length !== file.length) {
+    throw new StateError(`state file truncated or padded: payload is ${file.length - HEADER} bytes, header says ${length}`);
+  }
+  const payload = file.subarray(HEADER);
+  if (crc32(payload) !== dv.getUint32(16, true)) throw new StateError('state file corrupt: checksum mismatch');
+
+  const r = new Reader(payload);
+  let meta: Record<string, unknown>;
+  try {
+    meta = JSON.parse(new TextDecoder().decode(r.bytes(r.u32('meta length'), 'meta')));
+  } catch (e) {
+    if (e instanceof StateError) throw e;
+    throw new StateError('state file corrupt: metadata is not JSON');
+  }
+  const count = r.u32('section count');
+  const sections: SavedSection[] = [];
+  for (let s = 0; s < count; s++) {
+    const name = r.str('section name');
+    const sv = r.u32(`${name} version`);
+    const nfields = r.u32(`${name} field count`);
+    const fields = new Map<string, StateValue>();
+    for (let i = 0; i < nfields; i++) {
+      const fname = r.str(`${name} field name`);
+      const tag = r.u8(`${name}.${fname} type`);
+      const type = TYPE_TAGS[tag];
+      if (!type) throw new StateError(`state file corrupt: ${name}.${fname} has unknown type tag ${tag}`);
+      const len = r.u32(`${name}.${fname} length`);
+      fields.set(fname, decodeValue(type, r.bytes(len, `${name}.${fname}`), `${name}.${fname}`));
+    }
+    sections.push({ name, version: sv, fields });
+  }
+  if (r.pos !== payload.length) throw new StateError('state file corrupt: trailing bytes after the last section');
+  return { meta, sections };
+}
+
+/**
+ * Load a decoded state into `parts`. Every section is matched by name and migrated first; only
+ * when all of them validate are the objects written, so a bad file leaves the machine as it was.
+ */
+export function applyState(parts: readonly Stateful[], saved: SavedState): void {
+  const byName = new Map(saved.sections.map((s) => [s.name, s]));
+  const plan: [Stateful, Map<string, StateValue>][] = [];
+  for (const part of parts) {
+    const sec = byName.get(part.vmstate.name);
+    if (!sec) throw new StateError(`state has no section for "${part.vmstate.name}": it was saved from a different machine configuration`);
+    const fields = new Map(sec.fields);
+    migrateFields(part.vmstate, sec.version, fields);
+    for (const f of part.vmstate.fields) {
+      const v = fields.get(f.name);
+      if (v === undefined) throw new StateError(`${part.vmstate.name}: saved state lacks field "${f.name}"`);
+      if (isArrayType(f.type) && f.length !== undefined && (v as Uint8Array).length !== f.length) {
+        throw new StateError(`${part.vmstate.name}.${f.name}: saved length ${(v as Uint8Array).length}, expected ${f.length}`);
+      }
+    }
+    plan.push([part, fields]);
+  }
+  const extra = saved.sections.filter((s) => !parts.some((p) => p.vmstate.name === s.name));
+  if (extra.length) {
+    throw new StateError(`state has sections this machine lacks (${extra.map((s) => s.name).join(', ')}): it was saved from a different machine configuration`);
+  }
+  for (const [part, fields] of plan) restoreFields(part, fields);
+}
