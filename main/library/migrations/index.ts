@@ -1,0 +1,8 @@
+// Every schema migration, in order. To change the schema, add a file NNN-what.ts exporting
+// a Migration with the next version and append it here; never edit a released migration.
+import { migration001 } from './001-initial.js';
+import { migration002 } from './002-unique-names.js';
+import type { Migration } from './types.js';
+
+export type { Migration } from './types.js';
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
