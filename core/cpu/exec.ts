@@ -1,0 +1,5 @@
+import type { Cpu } from './cpu.js';
+
+export function step(cpu: Cpu): void {
+  cpu.fault(6);
+}
