@@ -145,7 +145,20 @@ export type ApiEvent =
   | { type: 'vm-state'; id: string; state: VmPowerState; error?: string }
   | { type: 'vm-status'; status: VmStatus }
   | { type: 'screen'; update: ScreenUpdate }
-  | { type: 'log'; id?: string; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; id?: string; level: 'info' | 'warn' | 'error'; message: string }
+  /** An application-menu command (Electron menu, or the web console's own menu) for the UI to carry out. */
+  | { type: 'menu'; action: MenuAction; path?: string };
+
+/** Commands of the application menu; `open-image` carries the chosen file as `path`. */
+export type MenuAction =
+  | 'new-vm' | 'open-image'
+  | 'power-on' | 'power-off' | 'reset' | 'pause' | 'take-snapshot'
+  | 'fullscreen' | 'scale-fit' | 'scale-1x' | 'scale-2x'
+  | 'about';
+export const MENU_ACTIONS: readonly MenuAction[] = [
+  'new-vm', 'open-image', 'power-on', 'power-off', 'reset', 'pause', 'take-snapshot',
+  'fullscreen', 'scale-fit', 'scale-1x', 'scale-2x', 'about',
+];
 
 export type ApiErrorCode = 'not-found' | 'invalid' | 'conflict' | 'bad-state' | 'unauthorized' | 'internal';
 
@@ -180,3 +193,8 @@ export type WireReply =
   | { kind: 'reply'; seq: number; ok: true; result: unknown }
   | { kind: 'reply'; seq: number; ok: false; error: { code: ApiErrorCode; message: string; issues?: ValidationIssue[] } };
 export type WireEvent = { kind: 'event'; event: ApiEvent };
+/** WebSocket only: the first message a client sends; a wrong token closes with WS_CLOSE_UNAUTHORIZED. */
+export type WireHello = { kind: 'hello'; token: string };
+/** WebSocket only: the server's answer to an accepted hello. */
+export type WireWelcome = { kind: 'welcome'; info: AppInfo };
+export const WS_CLOSE_UNAUTHORIZED = 4401;

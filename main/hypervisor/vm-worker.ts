@@ -1,0 +1,290 @@
+// One running VM: this script runs in its own worker_thread, builds the machine (core/ through
+// main/run/setup.ts's buildMachine) and runs it in time slices, answering the host's messages
+// between slices. A guest that never yields (a CPU bug, a runaway loop inside run()) stops
+// answering pings; the host then terminates this thread without harming anything else.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DirtyRect, Machine, RunStop } from '../../core/board/machine.js';
+import type { HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+
+function post(msg: WorkerToHost): void {
+  port.postMessage(msg);
+}
+
+function log(level: 'info' | 'warn' | 'error', message: string): void {
+  post({ type: 'log', level, message });
+}
+
+let machine: Machine | null = null;
+let state: 'starting' | 'running' | 'paused' | 'off' = 'starting';
+let batch = Math.max(1000, init.initialBatch);
+let loopScheduled = false;
+
+// Screen: the machine's pixels are copied (dirty rects only) into a SharedArrayBuffer the
+// host reads; the next update goes out only after the host acknowledged the previous one, and
+// rects accumulate meanwhile.
+let framebuffer: SharedArrayBuffer | null = null;
+let framebufferSent = false;
+let frameWidth = 0;
+let frameHeight = 0;
+let awaitingAck = false;
+let wantFullFrame = true;
+let pendingRects: DirtyRect[] = [];
+let lastFrameAt = 0;
+
+let lastStatusAt = 0;
+let lastStatusInstructions = 0;
+
+/** The machine cannot go on: tell the host why and end the thread (exit code 1). */
+function fatal(message: string): void {
+  if (state === 'off') return;
+  state = 'off';
+  post({ type: 'fatal', message });
+  // Let the message go out before the thread ends.
+  setImmediate(() => process.exit(1));
+}
+
+type BuildMachine = (settings: unknown, opts: unknown) => Machine | Promise<Machine>;
+
+/** buildMachine from the machine module, or null after reporting why there is none. */
+async function loadBuildMachine(): Promise<BuildMachine | null> {
+  const specifier = init.machineModule ?? new URL('../run/setup.js', import.meta.url).href;
+  let mod: { buildMachine?: BuildMachine };
+  try {
+    mod = await import(specifier);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('setup.js')) {
+      fatal('no machine can run yet: main/run/setup.js (buildMachine) is not built; the PC platform is still missing');
+    } else {
+      fatal(`cannot load the machine module: ${(err as Error)?.message ?? String(err)}`);
+    }
+    return null;
+  }
+  if (typeof mod.buildMachine !== 'function') {
+    fatal('no machine can run yet: main/run/setup.js does not export buildMachine');
+    return null;
+  }
+  return mod.buildMachine;
+}
+
+async function start(): Promise<void> {
+  const build = await loadBuildMachine();
+  if (!build) return;
+  try {
+    machine = await build(init.settings, {
+      dataDir: init.dataDir,
+      deterministic: false,
+      log: (message: string) => log('info', message),
+    });
+  } catch (err) {
+    fatal(`the machine could not be built: ${(err as Error)?.message ?? String(err)}`);
+    return;
+  }
+  if ((state as string) === 'off') return;
+  state = 'running';
+  lastStatusAt = performance.now();
+  lastStatusInstructions = machine!.instructionCount;
+  post({ type: 'state', state: 'running' });
+  schedule();
+}
+
+function schedule(delayMs = 0): void {
+  if (loopScheduled || state !== 'running') return;
+  loopScheduled = true;
+  if (delayMs > 0) setTimeout(step, delayMs);
+  else setImmediate(step);
+}
+
+/** One time slice: run the guest for about sliceMs, then screen and status, then yield. */
+function step(): void {
+  loopScheduled = false;
+  if (state !== 'running' || !machine) return;
+  const m = machine;
+  const sliceStart = performance.now();
+  let stop: RunStop = 'budget';
+  let idle = false;
+  try {
+    for (;;) {
+      const t0 = performance.now();
+      stop = m.run(batch);
+      const took = performance.now() - t0;
+      // Aim for run() calls of about a quarter slice so a slice ends close to sliceMs.
+      if (stop === 'budget') {
+        if (took < init.sliceMs / 8) batch = Math.min(batch * 2, 50_000_000);
+        else if (took > init.sliceMs / 2) batch = Math.max(1000, batch >> 1);
+      }
+      if (stop === 'poweroff' || m.poweredOff) { powerOff('the guest powered off'); return; }
+      if (stop === 'reset') log('info', 'the guest reset the machine');
+      if (stop === 'halted') { idle = true; break; }
+      if (stop === 'breakpoint') break;
+      if (performance.now() - sliceStart >= init.sliceMs) break;
+    }
+  } catch (err) {
+    // An exception inside the machine is a crash of this VM only: report and end the thread.
+    const e = err as Error;
+    fatal(`the machine failed: ${e?.stack ?? String(err)}`);
+    return;
+  }
+  const now = performance.now();
+  if (now - lastFrameAt >= init.frameIntervalMs) { lastFrameAt = now; collectScreen(); }
+  if (now - lastStatusAt >= init.statusIntervalMs) sendStatus(now);
+  // A halted guest waits for an interrupt: give the host CPU back for a moment.
+  schedule(idle ? 1 : 0);
+}
+
+function collectScreen(): void {
+  const m = machine;
+  if (!m) return;
+  let rects: DirtyRect[];
+  try { rects = m.updateScreen(); } catch (err) { fatal(`the display failed: ${(err as Error)?.stack ?? String(err)}`); return; }
+  const screen = m.screen();
+  const { width, height } = screen;
+  if (width <= 0 || height <= 0) return;
+  const bytes = width * height * 4;
+  if (width !== frameWidth || height !== frameHeight) {
+    frameWidth = width;
+    frameHeight = height;
+    wantFullFrame = true;
+  }
+  if (!framebuffer || framebuffer.byteLength < bytes) {
+    framebuffer = new SharedArrayBuffer(Math.max(bytes, 1024 * 768 * 4));
+    framebufferSent = false;
+    wantFullFrame = true;
+  }
+  if (wantFullFrame) {
+    pendingRects = [{ x: 0, y: 0, w: width, h: height }];
+  } else if (rects.length > 0) {
+    for (const r of rects) {
+      const x = Math.max(0, r.x), y = Math.max(0, r.y);
+      const w = Math.min(width, r.x + r.w) - x, h = Math.min(height, r.y + r.h) - y;
+      if (w > 0 && h > 0) pendingRects.push({ x, y, w, h });
+    }
+    if (pendingRects.length > 32) pendingRects = [boundingBox(pendingRects)];
+  }
+  if (awaitingAck || pendingRects.length === 0) return;
+  const dst = new Uint8Array(framebuffer, 0, bytes);
+  const src = screen.rgba;
+  const stride = width * 4;
+  const full = wantFullFrame;
+  if (full) dst.set(src.subarray(0, bytes));
+  else {
+    for (const r of pendingRects) {
+      for (let row = r.y; row < r.y + r.h; row++) {
+        const at = row * stride + r.x * 4;
+        dst.set(src.subarray(at, at + r.w * 4), at);
+      }
+    }
+  }
+  const flat: number[] = [];
+  for (const r of pendingRects) flat.push(r.x, r.y, r.w, r.h);
+  post({
+    type: 'screen', width, height, full, rects: flat,
+    ...(framebufferSent ? {} : { framebuffer }),
+  });
+  framebufferSent = true;
+  wantFullFrame = false;
+  pendingRects = [];
+  awaitingAck = true;
+}
+
+function boundingBox(rects: DirtyRect[]): DirtyRect {
+  let x0 = Infinity, y0 = Infinity, x1 = 0, y1 = 0;
+  for (const r of rects) {
+    x0 = Math.min(x0, r.x); y0 = Math.min(y0, r.y);
+    x1 = Math.max(x1, r.x + r.w); y1 = Math.max(y1, r.y + r.h);
+  }
+  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+}
+
+function sendStatus(now: number): void {
+  const m = machine;
+  if (!m) return;
+  const instructions = m.instructionCount;
+  const seconds = (now - lastStatusAt) / 1000;
+  const mips = state === 'running' && seconds > 0 ? (instructions - lastStatusInstructions) / seconds / 1e6 : 0;
+  lastStatusAt = now;
+  lastStatusInstructions = instructions;
+  let s: ReturnType<Machine['status']>;
+  try { s = m.status(); } catch { s = { leds: { numLock: false, capsLock: false, scrollLock: false }, diskActivity: false, netActivity: false }; }
+  post({ type: 'status', instructions, mips, diskActivity: s.diskActivity, netActivity: s.netActivity, leds: s.leds });
+}
+
+function powerOff(reason: string): void {
+  if (state === 'off') return;
+  state = 'off';
+  if (machine) sendStatus(performance.now());
+  const closable = machine as unknown as { close?: () => void } | null;
+  try { closable?.close?.(); } catch (err) { log('warn', `closing the machine: ${(err as Error).message}`); }
+  post({ type: 'state', state: 'off', reason });
+  setImmediate(() => process.exit(0));
+}
+
+port.on('message', (msg: HostToWorker) => {
+  try {
+    handle(msg);
+  } catch (err) {
+    fatal(`the machine failed: ${(err as Error)?.stack ?? String(err)}`);
+  }
+});
+
+function reply(seq: number, result?: unknown, error?: string): void {
+  post(error === undefined ? { type: 'reply', seq, result } : { type: 'reply', seq, error });
+}
+
+function handle(msg: HostToWorker): void {
+  switch (msg.type) {
+    case 'ping':
+      post({ type: 'pong', seq: msg.seq });
+      return;
+    case 'screen-ack':
+      awaitingAck = false;
+      return;
+    case 'full-frame':
+      wantFullFrame = true;
+      if (state === 'paused') { awaitingAck = false; collectScreen(); }
+      return;
+    case 'input':
+      if (machine && (state === 'running' || state === 'paused')) for (const e of msg.events) machine.input(e);
+      return;
+    case 'pause':
+      if (state !== 'running') return reply(msg.seq, undefined, `cannot pause in state ${state}`);
+      state = 'paused';
+      sendStatus(performance.now());
+      post({ type: 'state', state: 'paused' });
+      return reply(msg.seq, true);
+    case 'resume':
+      if (state !== 'paused') return reply(msg.seq, undefined, `cannot resume in state ${state}`);
+      state = 'running';
+      lastStatusAt = performance.now();
+      lastStatusInstructions = machine?.instructionCount ?? 0;
+      post({ type: 'state', state: 'running' });
+      schedule();
+      return reply(msg.seq, true);
+    case 'reset':
+      if (!machine) return reply(msg.seq, undefined, `cannot reset in state ${state}`);
+      machine.reset();
+      wantFullFrame = true;
+      if (state === 'paused') {
+        state = 'running';
+        post({ type: 'state', state: 'running' });
+        schedule();
+      }
+      return reply(msg.seq, true);
+    case 'power-button':
+      if (!machine) return reply(msg.seq, undefined, `cannot press the power button in state ${state}`);
+      machine.powerButton();
+      return reply(msg.seq, true);
+    case 'power-off':
+      reply(msg.seq, true);
+      powerOff('powered off');
+      return;
+    case 'screen-text':
+      return reply(msg.seq, machine ? machine.screen().text : '');
+  }
+}
+
+void start();
