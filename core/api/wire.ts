@@ -81,3 +81,31 @@ export function decodeScreenFrame(bytes: Uint8Array): ScreenUpdate {
   }
   return { id: header.id, width: header.width, height: header.height, full: header.full, rects };
 }
+
+/**
+ * An ApiError as plain data. Electron's contextBridge copies an Error with its message only,
+ * so window.perseus (the preload) rejects with this shape instead; `toApiError` turns it back.
+ */
+export interface PlainApiError {
+  name: 'ApiError';
+  code: ApiErrorCode;
+  message: string;
+  issues: ApiError['issues'];
+}
+
+export function toPlainApiError(err: unknown): PlainApiError {
+  const e = err instanceof ApiError ? err : errorFromWire(errorToWire(err));
+  return { name: 'ApiError', code: e.code, message: e.message, issues: e.issues };
+}
+
+/**
+ * Whatever a PerseusClient call rejected with, as an ApiError: an ApiError as is, the plain
+ * shape from the Electron preload, or anything else as 'internal'. UIs catch with this.
+ */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err !== null && typeof err === 'object' && 'code' in err && 'message' in err) {
+    return errorFromWire(err as { code: unknown; message: unknown; issues?: unknown });
+  }
+  return new ApiError('internal', err instanceof Error ? err.message : String(err));
+}
