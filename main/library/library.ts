@@ -129,14 +129,16 @@ export class VmLibrary {
 
   /** Problems with these settings, for a new VM (no id) or as a patch over VM `id`. */
   validate(settings: Partial<VmSettings>, id?: string): ValidationIssue[] {
-    const full = id === undefined ? settingsForNewVm(settings) : applyPatch(this.get(id), settings);
+    const full = id === undefined ? settingsForNewVm(settings) : applyPatch(pickSettings(this.get(id)), settings);
     return this.check(full, id);
   }
 
   /** Creates a VM; missing settings take the preset's defaults. */
   create(partial: Partial<VmSettings> & { name: string }): VmRecord {
-    const settings = pickSettings(settingsForNewVm(partial));
-    this.ensureValid(settings);
+    // Validate the merged input as given (unknown IDE slots, wrong types), store the clean form.
+    const merged = settingsForNewVm(partial);
+    this.ensureValid(merged);
+    const settings = pickSettings(merged);
     const id = randomUUID();
     const now = new Date().toISOString();
     mkdirSync(this.vmDir(id), { recursive: true });
@@ -154,7 +156,8 @@ export class VmLibrary {
     if (!isPlainObject(patch)) throw new ApiError('invalid', 'the change must be an object of settings');
     const current = this.get(id);
     const currentSettings = pickSettings(current);
-    const next = pickSettings(applyPatch(currentSettings, patch));
+    const merged = applyPatch(currentSettings, patch);
+    const next = pickSettings(merged);
     if (HARDWARE_LOCKED_STATES.has(current.state) && !options.allowWhilePoweredOn) {
       const changed = Object.keys(next).filter((k) => !ALWAYS_EDITABLE.has(k) &&
         JSON.stringify((next as unknown as Record<string, unknown>)[k]) !==
@@ -163,7 +166,7 @@ export class VmLibrary {
         throw new ApiError('bad-state', `"${current.name}" is ${current.state}; power it off to change ${changed.join(', ')}`);
       }
     }
-    this.ensureValid(next, id);
+    this.ensureValid(merged, id);
     const now = new Date().toISOString();
     this.writeGuarded(next, () => {
       this.db.prepare('UPDATE vms SET name = ?, name_key = ?, settings = ?, modified_at = ? WHERE id = ?')
