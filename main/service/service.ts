@@ -148,7 +148,7 @@ export class Service implements PerseusService {
       }
       case 'powerOn': {
         const vm = await this.record(p);
-        const issues = await library.validate(vm, vm.id);
+        const issues = await library.validate(settingsOf(vm), vm.id);
         if (issues.length > 0) {
           throw new ApiError('invalid', `"${vm.name}" cannot start: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, issues);
         }

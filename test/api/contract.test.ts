@@ -1,0 +1,153 @@
+// The same API cases over both transports: the WebSocket for real, Electron IPC through an
+// in-process ipcMain/ipcRenderer double. A UI must not be able to tell them apart.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ApiEvent, ApiMethod, PerseusClient, ScreenUpdate, VmRecord } from '../../core/api/contract.js';
+import { toApiError } from '../../core/api/wire.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { electronTransport, webTransport, type TransportHarness } from './transports.js';
+
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<ReturnType<typeof toApiError>> {
+  try {
+    await p;
+  } catch (err) {
+    return toApiError(err);
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe.each([
+  ['web', webTransport],
+  ['electron', electronTransport],
+] as const)('API over %s', (transport, setUp) => {
+  let h: TransportHarness;
+  let client: PerseusClient;
+  const events: ApiEvent[] = [];
+
+  beforeAll(async () => {
+    h = await setUp();
+    client = h.client;
+    client.onEvent((e) => events.push(e));
+  });
+  afterAll(async () => { await h?.close(); });
+
+  test('appInfo names the app, version, data directory and transport', async () => {
+    expect(await client.call('appInfo', {})).toEqual({
+      name: 'Perseus Workstation', version: VERSION, dataDir: h.dataDir, transport,
+    });
+  });
+
+  test('create, list, get, update, validate, delete, with library-changed events', async () => {
+    const before = events.length;
+    const vm = await client.call('createVm', { name: 'DOS box', osPreset: 'dos', memoryMiB: 32 });
+    expect(vm).toMatchObject({ name: 'DOS box', osPreset: 'dos', memoryMiB: 32, state: 'off' });
+    expect(typeof vm.id).toBe('string');
+    await until('library-changed', () => events.slice(before).some((e) => e.type === 'library-changed'));
+
+    expect((await client.call('listVms', {})).map((v: VmRecord) => v.name)).toContain('DOS box');
+    expect(await client.call('getVm', { id: vm.id })).toEqual(vm);
+
+    const updated = await client.call('updateVm', { id: vm.id, patch: { memoryMiB: 48, notes: 'hello' } });
+    expect(updated).toMatchObject({ id: vm.id, memoryMiB: 48, notes: 'hello' });
+
+    expect(await client.call('validateSettings', { settings: { name: 'ok', memoryMiB: 64 } })).toEqual([]);
+    const issues = await client.call('validateSettings', { id: vm.id, settings: { memoryMiB: -5 } });
+    expect(issues.map((i) => i.field)).toEqual(['memoryMiB']);
+
+    const other = await client.call('createVm', { name: 'to delete' });
+    const del = await client.call('deleteVm', { id: other.id, keepFiles: false });
+    expect(Array.isArray(del.deletedFiles)).toBe(true);
+    expect((await client.call('listVms', {})).map((v: VmRecord) => v.id)).not.toContain(other.id);
+  });
+
+  test('errors arrive as ApiErrors with code, message and issues', async () => {
+    const missing = await rejection(client.call('getVm', { id: 'no-such-vm' }));
+    expect(missing.code).toBe('not-found');
+    expect(missing.message).toMatch(/no-such-vm/);
+
+    const invalid = await rejection(client.call('createVm', { name: 'bad', memoryMiB: 0 }));
+    expect(invalid.code).toBe('invalid');
+    expect(invalid.issues.map((i) => i.field)).toContain('memoryMiB');
+
+    const unknown = await rejection(client.call('noSuchMethod' as ApiMethod, {} as never));
+    expect(unknown.code).toBe('invalid');
+
+    const noId = await rejection(client.call('powerOn', {} as never));
+    expect(noId.code).toBe('invalid');
+
+    const vm = await client.call('createVm', { name: 'idle one' });
+    const badState = await rejection(client.call('pause', { id: vm.id }));
+    expect(badState.code).toBe('bad-state');
+  });
+
+  test('power a VM on, watch it, control it, power it off', async () => {
+    const vm = await client.call('createVm', { name: 'runner', memoryMiB: 16 });
+    const from = events.length;
+    const on = await client.call('powerOn', { id: vm.id });
+    expect(on).toMatchObject({ id: vm.id, state: 'running' });
+    await until('vm-state running', () => events.slice(from).some((e) => e.type === 'vm-state' && e.id === vm.id && e.state === 'running'));
+    expect((await client.call('getVm', { id: vm.id })).state).toBe('running');
+
+    // Screen updates (binary frames over the WebSocket) with real pixels.
+    const screen = await until('a full frame', () => events.slice(from).find(
+      (e): e is { type: 'screen'; update: ScreenUpdate } => e.type === 'screen' && e.update.id === vm.id && e.update.full));
+    expect(screen.update.rects[0]!.rgba).toBeInstanceOf(Uint8Array);
+    expect(screen.update.rects[0]!.rgba.length).toBe(320 * 200 * 4);
+    expect(screen.update.rects[0]!.rgba[0]).toBe(0x20);
+    const afterFull = events.length;
+    expect(await client.call('requestFullFrame', { id: vm.id })).toBeNull();
+    await until('the requested frame', () => events.slice(afterFull).some((e) => e.type === 'screen' && e.update.full));
+
+    await until('a status event', () => events.slice(from).some((e) => e.type === 'vm-status' && e.status.id === vm.id && e.status.instructions > 0));
+    const status = await client.call('getStatus', { id: vm.id });
+    expect(status.state).toBe('running');
+    expect(status.instructions).toBeGreaterThan(0);
+
+    expect(await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'dir\n' }] })).toBeNull();
+    expect(JSON.parse(await client.call('getScreenText', { id: vm.id })).inputs).toEqual([{ type: 'text', text: 'dir\n' }]);
+
+    // Hardware cannot change and the VM cannot be deleted while it is on; notes can change.
+    expect((await rejection(client.call('updateVm', { id: vm.id, patch: { memoryMiB: 64 } }))).code).toBe('bad-state');
+    expect((await rejection(client.call('deleteVm', { id: vm.id, keepFiles: true }))).code).toBe('bad-state');
+    expect((await client.call('updateVm', { id: vm.id, patch: { notes: 'running now' } })).notes).toBe('running now');
+
+    expect((await client.call('pause', { id: vm.id })).state).toBe('paused');
+    expect((await rejection(client.call('pause', { id: vm.id }))).code).toBe('bad-state');
+    expect((await client.call('resume', { id: vm.id })).state).toBe('running');
+    expect((await client.call('reset', { id: vm.id })).state).toBe('running');
+    expect((await rejection(client.call('powerOn', { id: vm.id }))).code).toBe('bad-state');
+
+    expect((await client.call('powerOff', { id: vm.id })).state).toBe('off');
+    await until('vm-state off', () => events.slice(from).some((e) => e.type === 'vm-state' && e.id === vm.id && e.state === 'off'));
+    expect((await client.call('getVm', { id: vm.id })).state).toBe('off');
+    expect((await client.call('getStatus', { id: vm.id })).state).toBe('off');
+    expect((await rejection(client.call('getScreenText', { id: vm.id }))).code).toBe('bad-state');
+  });
+
+  test('a crashing VM is reported as crashed with its error', async () => {
+    const vm = await client.call('createVm', { name: 'crasher', notes: 'fake:throw-on-run' });
+    const from = events.length;
+    await client.call('powerOn', { id: vm.id });
+    const crash = await until('vm-state crashed', () => events.slice(from).find((e) => e.type === 'vm-state' && e.id === vm.id && e.state === 'crashed'));
+    expect(crash.type === 'vm-state' && crash.error).toMatch(/triple fault/);
+    expect(events.slice(from).some((e) => e.type === 'log' && e.id === vm.id && e.level === 'error')).toBe(true);
+    await until('status crashed', async () => (await client.call('getStatus', { id: vm.id })).state === 'crashed');
+    expect((await client.call('getStatus', { id: vm.id })).error).toMatch(/triple fault/);
+    expect((await client.call('getVm', { id: vm.id })).state).toBe('crashed');
+    // The app keeps answering.
+    expect((await client.call('appInfo', {})).transport).toBe(transport);
+  });
+});
