@@ -3,179 +3,40 @@
 // Wiring in the board:
 //   const ide = new Piix3Ide({ io, memory, irq14: (l) => line14.set(l), irq15: (l) => line15.set(l),
 //                              drives: config.ide });
-//   pciBus.add(device 1, function 1, { read: (off, size) => ide.pci.read(off, size),
-//                                       write: (off, size, v) => ide.pci.write(off, size, v) })
+//   pciBus.add(1, 1, ide.pci)
 //   state parts: ide.stateParts(); machine reset: ide.reset();
 //   removable media: ide.changeMedia(index 0..3, blockDevice | null).
 // The legacy ports (0x1F0-0x1F7, 0x3F6 on IRQ 14; 0x170-0x177, 0x376 on IRQ 15) are always
 // decoded (the PIIX3 runs both channels in compatibility mode); the bus master's 16 ports
 // appear at BAR4 once the guest sets BAR4 and the I/O enable bit in the command register.
 //
-// PciFunctionConfig is a small, self-contained configuration space with BAR sizing; the NE2000
-// PCI glue uses it too.
+// `ide.pci` is a PciFunction (core/bus/pci.ts): add it with pciBus.add(1, 1, ide.pci) so the
+// bus resets it and maps BAR4; ide.pci.read/write exist for callers that wrap it themselves.
 
 import type { IdeAttachment } from '../board/machine.js';
 import type { IoBus, PortHandler } from '../bus/io.js';
+import { PciFunction } from '../bus/pci.js';
 import type { BlockDevice } from '../disk/block.js';
-import type { Stateful, VMStateDecl } from '../state/vmstate.js';
+import type { Stateful } from '../state/vmstate.js';
 import { AtapiDrive } from './ide-atapi.js';
 import { IdeBusMaster, type DmaMemory } from './ide-busmaster.js';
 import { IdeChannel, IdeDisk, type IdeDrive } from './ide.js';
 
-export interface PciBar {
-  /** Power of two, at least 4 for I/O and 16 for memory. */
-  size: number;
-  io: boolean;
-}
-
-export interface PciIdentity {
-  vendor: number;
-  device: number;
-  classCode: number; // class << 16 | subclass << 8 | prog-if
-  revision: number;
-  subsystemVendor?: number;
-  subsystem?: number;
-  /** 1 = INTA#, 0 = no interrupt pin. */
-  interruptPin: number;
-  headerType?: number;
-}
-
-/** A type-0 PCI configuration space with BAR sizing and a change hook for remapping. */
-export class PciFunctionConfig implements Stateful {
-  readonly vmstate: VMStateDecl;
-  readonly bytes = new Uint8Array(256);
-  /** Called after the command register or a BAR changed (the owner remaps its windows). */
-  onChange: () => void = () => {};
-  /** Extra writable bytes (device-specific registers at 0x40 and up). */
-  private readonly writable = new Uint8Array(256);
-
-  constructor(name: string, id: PciIdentity, readonly bars: (PciBar | null)[], deviceSpecificWritable: [number, number][] = []) {
-    this.vmstate = { name, version: 1, fields: [{ name: 'bytes', type: 'u8[]', length: 256 }] };
-    const b = this.bytes;
-    put16(b, 0x00, id.vendor);
-    put16(b, 0x02, id.device);
-    put16(b, 0x06, 0x0280); // fast back-to-back capable, medium DEVSEL
-    b[0x08] = id.revision;
-    b[0x09] = id.classCode & 0xff;
-    b[0x0a] = (id.classCode >> 8) & 0xff;
-    b[0x0b] = (id.classCode >> 16) & 0xff;
-    b[0x0e] = id.headerType ?? 0;
-    put16(b, 0x2c, id.subsystemVendor ?? 0);
-    put16(b, 0x2e, id.subsystem ?? 0);
-    b[0x3d] = id.interruptPin;
-    this.writable[0x04] = 0x07; // I/O, memory, bus master enable
-    this.writable[0x05] = 0x05; // SERR, fast back-to-back; INTx disable
-    this.writable[0x0c] = 0xff;
-    this.writable[0x0d] = 0xff;
-    this.writable[0x3c] = 0xff;
-    for (const [from, to] of deviceSpecificWritable) for (let i = from; i <= to; i++) this.writable[i] = 0xff;
-    bars.forEach((bar, i) => {
-      if (bar) put32(b, 0x10 + i * 4, bar.io ? 1 : 0);
-    });
-    this.initial = b.slice();
+/** The PIIX3 IDE function's configuration space (IDE timing registers 0x40-0x4F writable). */
+export class Piix3IdePci extends PciFunction {
+  constructor(name: string) {
+    super(name, { vendor: 0x8086, device: 0x7010, classCode: 0x010180, revision: 0, interruptPin: 0 });
+    this.writeMask.fill(0xff, 0x40, 0x50);
   }
 
-  private readonly initial: Uint8Array;
-
-  /** Power-on values (machine reset). */
-  reset(): void {
-    this.bytes.set(this.initial);
-    this.onChange();
-  }
-
-  get command(): number {
-    return this.bytes[0x04] | (this.bytes[0x05] << 8);
-  }
-
-  get ioEnabled(): boolean {
-    return (this.bytes[0x04] & 1) !== 0;
-  }
-
-  get memoryEnabled(): boolean {
-    return (this.bytes[0x04] & 2) !== 0;
-  }
-
-  get busMasterEnabled(): boolean {
-    return (this.bytes[0x04] & 4) !== 0;
-  }
-
-  get interruptDisabled(): boolean {
-    return (this.bytes[0x05] & 4) !== 0;
-  }
-
-  /** The programmed base address of BAR i (I/O or memory), without the flag bits. */
-  barAddress(i: number): number {
-    const bar = this.bars[i];
-    if (!bar) return 0;
-    const v = get32(this.bytes, 0x10 + i * 4);
-    return (bar.io ? v & ~3 & 0xffff : v & ~0xf) >>> 0;
-  }
-
+  /** Config access in (offset, size[, value]) order, for callers not going through PciBus. */
   read(offset: number, size: 1 | 2 | 4): number {
-    offset &= 0xff;
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.bytes[(offset + i) & 0xff] << (8 * i);
-    return v >>> 0;
+    return this.readConfig(offset, size);
   }
 
   write(offset: number, size: 1 | 2 | 4, value: number): void {
-    offset &= 0xff;
-    let changed = false;
-    for (let i = 0; i < size; i++) {
-      const at = (offset + i) & 0xff;
-      const byte = (value >>> (8 * i)) & 0xff;
-      if (at === 0x06 || at === 0x07) {
-        // Status: write 1 to clear the error bits.
-        this.bytes[at] &= ~(byte & (at === 0x07 ? 0xf9 : 0x00));
-        continue;
-      }
-      if (at >= 0x10 && at < 0x28) {
-        changed = this.writeBarByte(at, byte) || changed;
-        continue;
-      }
-      const mask = this.writable[at];
-      if (!mask) continue;
-      const next = (this.bytes[at] & ~mask) | (byte & mask);
-      if (next !== this.bytes[at]) {
-        this.bytes[at] = next;
-        if (at === 0x04 || at === 0x05) changed = true;
-      }
-    }
-    if (changed) this.onChange();
+    this.writeConfig(offset, value, size);
   }
-
-  private writeBarByte(at: number, byte: number): boolean {
-    const index = (at - 0x10) >> 2;
-    const bar = this.bars[index];
-    if (!bar) return false;
-    const reg = 0x10 + index * 4;
-    const shift = 8 * (at - reg);
-    const old = get32(this.bytes, reg);
-    let v = ((old & ~(0xff << shift)) | (byte << shift)) >>> 0;
-    // Size bits read back as zero; the flag bits are fixed.
-    v = bar.io ? ((v & ~(bar.size - 1) & 0xfffffffc) | 1) >>> 0 : (v & ~(bar.size - 1) & 0xfffffff0) >>> 0;
-    if (v === old) return false;
-    put32(this.bytes, reg, v);
-    return true;
-  }
-
-  postLoad(): void {
-    this.onChange();
-  }
-}
-
-function put16(b: Uint8Array, at: number, v: number): void {
-  b[at] = v & 0xff;
-  b[at + 1] = (v >>> 8) & 0xff;
-}
-
-function put32(b: Uint8Array, at: number, v: number): void {
-  put16(b, at, v & 0xffff);
-  put16(b, at + 2, v >>> 16);
-}
-
-function get32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 }
 
 export interface Piix3IdeOptions {
@@ -197,7 +58,7 @@ const LEGACY = [
 export class Piix3Ide {
   readonly channels: [IdeChannel, IdeChannel];
   readonly busMasters: [IdeBusMaster, IdeBusMaster];
-  readonly pci: PciFunctionConfig;
+  readonly pci: Piix3IdePci;
   private readonly io: IoBus;
   private bmMapped = -1;
   private readonly bmPorts: PortHandler;
@@ -223,14 +84,6 @@ export class Piix3Ide {
     this.channels.forEach((ch, i) => {
       this.busMasters[i].status = (ch.drives[0] ? 0x20 : 0) | (ch.drives[1] ? 0x40 : 0);
     });
-    this.pci = new PciFunctionConfig(
-      `${name}.pci`,
-      { vendor: 0x8086, device: 0x7010, classCode: 0x010180, revision: 0, interruptPin: 0 },
-      [null, null, null, null, { size: 16, io: true }, null],
-      [[0x40, 0x4f]],
-    );
-    this.pci.onChange = () => this.remapBusMaster();
-    this.channels.forEach((ch, i) => this.registerLegacy(ch, LEGACY[i].base, LEGACY[i].control));
     const bms = this.busMasters;
     this.bmPorts = {
       read8: (off) => bms[off >> 3].read8(off & 7),
@@ -238,6 +91,9 @@ export class Piix3Ide {
       read32: (off) => bms[off >> 3].read32(off & 7),
       write32: (off, v) => bms[off >> 3].write32(off & 7, v),
     };
+    this.pci = new Piix3IdePci(`${name}.pci`);
+    this.pci.setBar(4, { size: 16, kind: 'io', map: (base) => this.mapBusMaster(base) });
+    this.channels.forEach((ch, i) => this.registerLegacy(ch, LEGACY[i].base, LEGACY[i].control));
   }
 
   private registerLegacy(ch: IdeChannel, base: number, control: number): void {
@@ -263,9 +119,8 @@ export class Piix3Ide {
     });
   }
 
-  private remapBusMaster(): void {
-    const base = this.pci.ioEnabled ? this.pci.barAddress(4) : 0;
-    const want = base >= 0x100 ? base : -1;
+  private mapBusMaster(base: number | null): void {
+    const want = base ?? -1;
     if (want === this.bmMapped) return;
     if (this.bmMapped >= 0) this.io.unregister(this.bmMapped, 16);
     if (want >= 0) this.io.register('ide.bm', want, 16, this.bmPorts);
