@@ -84,7 +84,13 @@ const MIME: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-const NOT_BUILT_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Perseus Workstation</title></head>
+/** Content-Type of a static file by its extension. */
+export function contentTypeFor(file: string): string {
+  return MIME[extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Shown when dist/renderer has no index.html. */
+export const NOT_BUILT_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Perseus Workstation</title></head>
 <body><h1>Perseus Workstation</h1><p>The user interface is not built yet: run <code>npm run build</code>.
 The API is available over a WebSocket at <code>/api</code>.</p></body></html>`;
 
@@ -151,7 +157,7 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
     }
     res.writeHead(200, {
       ...baseHeaders,
-      'Content-Type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Type': contentTypeFor(file),
       'Content-Length': info.size,
       'Cache-Control': rel === '/index.html' ? 'no-store' : 'no-cache',
     });
