@@ -189,7 +189,15 @@ export class VmLibrary {
     const dir = this.vmDir(id);
     this.db.prepare('DELETE FROM vms WHERE id = ?').run(id);
     const deletedFiles: string[] = [];
-    if (!options.keepFiles) removeTree(dir, deletedFiles);
+    if (!options.keepFiles) {
+      try {
+        removeTree(dir, deletedFiles);
+      } catch (e) {
+        this.emit({ type: 'deleted', id });
+        throw new ApiError('internal', `"${vm.name}" was deleted, but its folder ${dir} could not be removed completely ` +
+          `(${(e as Error).message}); ${deletedFiles.length} file(s) were deleted`);
+      }
+    }
     this.emit({ type: 'deleted', id });
     return { deletedFiles: deletedFiles.sort() };
   }

@@ -245,9 +245,10 @@ describe('perseus CLI in-process (interactive questions)', () => {
 
     const cancel = io('\n');
     expect(await main(['vm', 'delete', 'a'], cancel.io)).toBe(1);
-    expect(cancel.out()).toContain('Delete VM "a"? Its folder');
-    expect(cancel.out()).toContain('holds 1 file.');
-    expect(cancel.err()).toBe('Cancelled; nothing was deleted.\n');
+    expect(cancel.err()).toContain('Delete VM "a"? Its folder');
+    expect(cancel.err()).toContain('holds 1 file.');
+    expect(cancel.err()).toMatch(/cancel: Cancelled; nothing was deleted\.\n$/);
+    expect(cancel.out()).toBe('');
 
     const keep = io('k\n');
     expect(await main(['vm', 'delete', 'a'], keep.io)).toBe(0);
@@ -255,7 +256,7 @@ describe('perseus CLI in-process (interactive questions)', () => {
 
     const del = io('d\n');
     expect(await main(['vm', 'delete', 'b', '--json'], del.io)).toBe(0);
-    expect(JSON.parse(del.out().slice(del.out().indexOf('{')))).toMatchObject({ name: 'b', keptFiles: false });
+    expect(JSON.parse(del.out())).toMatchObject({ name: 'b', keptFiles: false });
 
     const eof = io('');
     expect(await main(['vm', 'delete', 'c'], eof.io)).toBe(1);

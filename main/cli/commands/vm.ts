@@ -321,8 +321,9 @@ function countFiles(dir: string): number {
   return n;
 }
 
+/** Asks on stderr (stdout stays clean for --json) and reads one line. */
 async function ask(io: CliIO, question: string): Promise<string> {
-  io.stdout.write(question);
+  io.stderr.write(question);
   const rl = createInterface({ input: io.stdin, terminal: false });
   try {
     const line = await new Promise<string>((done) => {
