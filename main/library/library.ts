@@ -63,14 +63,21 @@ export class VmLibrary {
   /** Opens (creating and migrating as needed) the library in `dataDir`. */
   static open(dataDir: string): VmLibrary {
     mkdirSync(join(dataDir, 'vms'), { recursive: true });
-    const db = new Database(join(dataDir, LIBRARY_DB_FILE), { timeout: 5000 });
+    const path = join(dataDir, LIBRARY_DB_FILE);
+    let db: Database.Database | undefined;
     try {
+      db = new Database(path, { timeout: 5000 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       migrate(db);
     } catch (e) {
-      db.close();
+      db?.close();
+      const code = (e as { code?: string }).code;
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+        throw new Error(`the VM library ${path} is damaged or not a Perseus library (${(e as Error).message}); ` +
+          'restore it from a backup or move it away to start a new library');
+      }
       throw e;
     }
     return new VmLibrary(dataDir, db);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -238,5 +238,16 @@ describe('VmLibrary with malformed input (e.g. from the web transport)', () => {
     expect(apiError(() => lib.update(vm.id, { ide: { tertiaryMaster: null } } as never)).issues.map((i) => i.field)).toEqual(['ide.tertiaryMaster']);
     expect(apiError(() => lib.update(vm.id, 7 as never)).code).toBe('invalid');
     expect(lib.list().map((v) => v.name)).toEqual(['h']);
+  });
+});
+
+describe('VmLibrary.open on a damaged file', () => {
+  it('refuses a library.db that is not SQLite with a clear message and leaves it alone', () => {
+    const bad = join(dir, 'bad');
+    mkdirSync(bad);
+    const junk = Buffer.alloc(8192, 0x5a);
+    writeFileSync(join(bad, 'library.db'), junk);
+    expect(() => VmLibrary.open(bad)).toThrow(`the VM library ${join(bad, 'library.db')} is damaged or not a Perseus library`);
+    expect(readFileSync(join(bad, 'library.db')).equals(junk)).toBe(true);
   });
 });
