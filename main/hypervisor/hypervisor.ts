@@ -348,8 +348,11 @@ export class Hypervisor {
   private checkHeartbeat(vm: VmHost): void {
     if (!this.vms.has(vm.id) || vm.state === 'crashed') return;
     const now = Date.now();
-    if (vm.state === 'starting' && now - vm.lastHeardAt > this.o.startTimeoutMs) {
-      this.crash(vm, `the VM did not start within ${Math.round(this.o.startTimeoutMs / 1000)} s`);
+    if (vm.state === 'starting') {
+      // Building a machine may block the worker a while (reading images): only the start timeout applies.
+      if (now - vm.lastHeardAt > this.o.startTimeoutMs) {
+        this.crash(vm, `the VM did not start within ${(this.o.startTimeoutMs / 1000).toFixed(1)} s`);
+      }
       return;
     }
     if (vm.pingSentAt !== 0 && now - vm.pingSentAt > this.o.heartbeatTimeoutMs) {

@@ -211,6 +211,11 @@ describe('isolation', () => {
     expect(st.state).toBe('crashed');
     expect(st.error).toMatch(/could not be built: fake: the disk image is unreadable/);
 
+    const { hv: slow } = makeHypervisor({ startTimeoutMs: 800 });
+    const stuck = await slow.powerOn('vm-stuck', settings('stuck', 'fake:hang-on-build'));
+    expect(stuck.state).toBe('crashed');
+    expect(stuck.error).toMatch(/did not start within 0\.8 s/);
+
     // The compiled test worker has no main/run/setup.js next to it: the default machine
     // module is missing, as it is before the PC platform exists.
     const { hv: bare } = makeHypervisor({ machineModule: undefined });
