@@ -1,0 +1,160 @@
+// Shared set-up for the VGA tests: a device on fresh buses and the standard IBM VGA register
+// sets for a few BIOS modes, programmed through the ports the way a VGA BIOS does it.
+
+import { IoBus } from '../../core/bus/io.js';
+import { PhysicalMemory } from '../../core/bus/memory.js';
+import { VgaDevice, type VgaOptions } from '../../core/devices/vga.js';
+
+export interface ModeRegs {
+  misc: number;
+  seq: number[];
+  crtc: number[];
+  attr: number[];
+  gfx: number[];
+}
+
+// Register values from the IBM VGA technical reference mode tables.
+export const MODE_03: ModeRegs = {
+  misc: 0x67,
+  seq: [0x03, 0x00, 0x03, 0x00, 0x02],
+  crtc: [0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff],
+  attr: [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08, 0x00],
+  gfx: [0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x00, 0xff],
+};
+
+export const MODE_13: ModeRegs = {
+  misc: 0x63,
+  seq: [0x03, 0x01, 0x0f, 0x00, 0x0e],
+  crtc: [0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0x41, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x40, 0x96, 0xb9, 0xa3, 0xff],
+  attr: [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x41, 0x00, 0x0f, 0x00, 0x00],
+  gfx: [0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x05, 0x0f, 0xff],
+};
+
+export const MODE_12: ModeRegs = {
+  misc: 0xe3,
+  seq: [0x03, 0x01, 0x0f, 0x00, 0x06],
+  crtc: [0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xea, 0x8c, 0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff],
+  attr: [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x01, 0x00, 0x0f, 0x00, 0x00],
+  gfx: [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff],
+};
+
+export const MODE_04: ModeRegs = {
+  misc: 0x63,
+  seq: [0x03, 0x09, 0x03, 0x00, 0x02],
+  crtc: [0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x14, 0x00, 0x96, 0xb9, 0xa2, 0xff],
+  attr: [0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x01, 0x00, 0x03, 0x00, 0x00],
+  gfx: [0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x0f, 0x00, 0xff],
+};
+
+export const MODE_06: ModeRegs = {
+  misc: 0x63,
+  seq: [0x03, 0x01, 0x01, 0x00, 0x06],
+  crtc: [0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x00, 0x96, 0xb9, 0xc2, 0xff],
+  attr: [0x00, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x01, 0x00, 0x01, 0x00, 0x00],
+  gfx: [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0xff],
+};
+
+export interface Rig {
+  memory: PhysicalMemory;
+  io: IoBus;
+  vga: VgaDevice;
+  out(port: number, value: number): void;
+  in(port: number): number;
+  seq(index: number, value: number): void;
+  gfx(index: number, value: number): void;
+  crtc(index: number, value: number): void;
+  dispi(index: number, value: number): void;
+  dispiRead(index: number): number;
+  /** Set DAC entry `index` to 6-bit (r, g, b). */
+  dac(index: number, r: number, g: number, b: number): void;
+  /** RGBA of one output pixel as 0xRRGGBBAA. */
+  pixel(x: number, y: number): number;
+}
+
+export function makeRig(options: VgaOptions = {}): Rig {
+  const vramBytes = options.vramBytes ?? 16 << 20;
+  const memory = new PhysicalMemory(1 << 20, vramBytes);
+  const io = new IoBus();
+  const vga = new VgaDevice(memory, io, options);
+  vga.attach();
+  const out = (port: number, value: number) => io.out8(port, value);
+  const rig: Rig = {
+    memory,
+    io,
+    vga,
+    out,
+    in: (port) => io.in8(port),
+    seq: (i, v) => { out(0x3c4, i); out(0x3c5, v); },
+    gfx: (i, v) => { out(0x3ce, i); out(0x3cf, v); },
+    crtc: (i, v) => { out(0x3d4, i); out(0x3d5, v); },
+    dispi: (i, v) => { io.out16(0x1ce, i); io.out16(0x1cf, v); },
+    dispiRead: (i) => { io.out16(0x1ce, i); return io.in16(0x1cf); },
+    dac: (i, r, g, b) => { out(0x3c8, i); out(0x3c9, r); out(0x3c9, g); out(0x3c9, b); },
+    pixel: (x, y) => {
+      const s = vga.screen();
+      const o = (y * s.width + x) * 4;
+      return ((s.rgba[o] << 24) | (s.rgba[o + 1] << 16) | (s.rgba[o + 2] << 8) | s.rgba[o + 3]) >>> 0;
+    },
+  };
+  return rig;
+}
+
+/** Program a mode's registers the way a VGA BIOS does (sequencer reset, CRTC unlock, palette). */
+export function setMode(rig: Rig, m: ModeRegs): void {
+  const { out } = rig;
+  out(0x3c2, m.misc);
+  rig.seq(0, 0x01); // synchronous reset while changing clocking
+  for (let i = 1; i < m.seq.length; i++) rig.seq(i, m.seq[i]);
+  rig.seq(0, m.seq[0]);
+  rig.crtc(0x11, m.crtc[0x11] & 0x7f); // unlock CR0-CR7
+  for (let i = 0; i < m.crtc.length; i++) rig.crtc(i, m.crtc[i]);
+  rig.in(0x3da); // reset the attribute flip-flop
+  for (let i = 0; i < m.attr.length; i++) {
+    out(0x3c0, i);
+    out(0x3c0, m.attr[i]);
+  }
+  for (let i = 0; i < m.gfx.length; i++) rig.gfx(i, m.gfx[i]);
+  out(0x3c0, 0x20); // palette address source: let the display see the palette
+}
+
+/** Standard 16-colour EGA DAC entries for the first 64 DAC registers (6-bit rrggbb → levels). */
+export function loadEgaPalette(rig: Rig): void {
+  for (let i = 0; i < 64; i++) {
+    const level = (hi: number, lo: number) => (((i >> hi) & 1) * 2 + ((i >> lo) & 1)) * 21;
+    rig.dac(i, level(2, 5), level(1, 4), level(0, 3));
+  }
+}
+
+/** A made-up but fully determined 8x16 font: glyph row `line` of char `c`. */
+export function glyphRow(c: number, line: number): number {
+  return (c * 7 + line * 29 + (c >> 3) * line) & 0xff;
+}
+
+/** Load the synthetic font into plane 2 (character map 0) the way a BIOS does. */
+export function loadFont(rig: Rig): void {
+  rig.seq(2, 0x04); // write plane 2 only
+  rig.seq(4, 0x06); // sequential addressing, no odd/even
+  rig.gfx(4, 0x02); // read plane 2
+  rig.gfx(5, 0x00);
+  rig.gfx(6, 0x04); // A0000, 64K, text
+  for (let c = 0; c < 256; c++) {
+    for (let line = 0; line < 32; line++) rig.memory.write8(0xa0000 + c * 32 + line, line < 16 ? glyphRow(c, line) : 0);
+  }
+  rig.seq(2, 0x03);
+  rig.seq(4, 0x02);
+  rig.gfx(4, 0x00);
+  rig.gfx(5, 0x10);
+  rig.gfx(6, 0x0e);
+}
+
+/** 0xRRGGBBAA of a 6-bit DAC colour as the renderer expands it. */
+export function rgbaOf(r: number, g: number, b: number): number {
+  const x = (v: number) => (v << 2) | (v >> 4);
+  return ((x(r) << 24) | (x(g) << 16) | (x(b) << 8) | 0xff) >>> 0;
+}
+
+/** 0xRRGGBBAA of EGA colour `i` (6-bit rgbRGB) as loadEgaPalette() programs it. */
+export function egaColour(i: number): number {
+  const level = (hi: number, lo: number) => (((i >> hi) & 1) * 2 + ((i >> lo) & 1)) * 21;
+  return rgbaOf(level(2, 5), level(1, 4), level(0, 3));
+}
