@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { ApiError, WS_CLOSE_UNAUTHORIZED } from '../../core/api/contract.js';
+import { connectPerseus } from '../../core/api/connect.js';
 import { connectWsClient, tokenFromPageUrl } from '../../core/api/ws-client.js';
 import { startWebConsole, type WebConsole } from '../../main/web/server.js';
 import { testHypervisorOptions } from './transports.js';
@@ -133,5 +134,35 @@ describe('static files', () => {
       expect(r.body).not.toContain('not for the web');
     }
     expect((await get('/missing.js')).status).toBe(404);
+  });
+});
+
+describe('connectPerseus (how a page gets its client)', () => {
+  test('in Electron it is window.perseus', async () => {
+    const perseus = { call: async () => null, onEvent: () => () => undefined } as never;
+    expect(await connectPerseus({ env: { perseus, location: new URL('app://perseus/index.html') } })).toBe(perseus);
+  });
+
+  test('in a browser it connects with the token from the URL, keeps it for reloads and hides it', async () => {
+    const stored = new Map<string, string>();
+    const replaced: string[] = [];
+    const env = {
+      location: new URL(web.url.replace('/#', '/index.html?view=vm#')),
+      history: { replaceState: (_d: unknown, _u: string, url?: string) => { replaced.push(url ?? ''); } },
+      sessionStorage: { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => { stored.set(k, v); } },
+    };
+    const client = await connectPerseus({ env, createSocket: (u) => new WebSocket(u) as never });
+    expect(await client.call('appInfo', {})).toMatchObject({ transport: 'web' });
+    expect(replaced).toEqual(['/index.html?view=vm']);
+    expect([...stored.values()]).toEqual([web.token]);
+    (client as unknown as { close(): void }).close();
+
+    // After the reload the URL has no token; the stored one is used.
+    const again = await connectPerseus({ env: { ...env, location: new URL(`http://127.0.0.1:${port}/index.html`) }, createSocket: (u) => new WebSocket(u) as never });
+    expect((await again.call('appInfo', {})).transport).toBe('web');
+    (again as unknown as { close(): void }).close();
+
+    const none = await connectPerseus({ env: { location: new URL(`http://127.0.0.1:${port}/`) } }).then(() => null, (e: unknown) => e);
+    expect((none as ApiError).code).toBe('unauthorized');
   });
 });
