@@ -2,8 +2,13 @@
 //
 // A subcommand is one file main/cli/commands/<name>.ts exporting `command: CliCommand`; the
 // dispatcher finds it by file name, so adding one needs no edit anywhere else. Files whose
-// name starts with "_" are helpers, not commands.
+// name starts with "_" are helpers, not commands. A command typically:
+//   const { options, positionals } = parseArgs(args, SPECS);     // ../args.js; UsageError → 2
+//   const library = openLibrary(io, options['data-dir']);         // if it needs VMs
+//   try { const vm = library.lookup(positionals[0]!); ... } finally { library.close(); }
+//   catch (e) { return reportError(io, 'perseus disk create', e, json); }  // exit code by error
 import { ApiError, type ValidationIssue } from '../../core/api/contract.js';
+import { resolveDataDir, VmLibrary } from '../library/index.js';
 import { UsageError } from './args.js';
 
 /** Exit codes (documented in `perseus --help`). */
@@ -40,6 +45,16 @@ export interface CliCommand {
   summary: string;
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run(args: string[], io: CliIO): Promise<number>;
+}
+
+/** The data directory for a command's `--data-dir` option (global option and env included). */
+export function dataDirFor(io: CliIO, option: string | undefined): string {
+  return resolveDataDir({ option, env: io.env, cwd: io.cwd });
+}
+
+/** Opens the library for a command; the caller closes it (try/finally). */
+export function openLibrary(io: CliIO, dataDirOption: string | undefined): VmLibrary {
+  return VmLibrary.open(dataDirFor(io, dataDirOption));
 }
 
 export function processIO(): CliIO {

@@ -3,9 +3,9 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { IDE_SLOTS, type IdeSlot, type VmRecord, type VmSettings } from '../../../core/api/contract.js';
-import { listPresets, presetInfo, resolveDataDir, VmLibrary } from '../../library/index.js';
+import { listPresets, presetInfo, type VmLibrary } from '../../library/index.js';
 import { UsageError, didYouMean, formatOptions, parseArgs, type OptionSpecs, type ParsedOptions } from '../args.js';
-import { EXIT, reportError, type CliCommand, type CliIO } from '../context.js';
+import { EXIT, openLibrary, reportError, type CliCommand, type CliIO } from '../context.js';
 
 const COMMON = {
   json: { type: 'boolean', help: 'Print the result as JSON (errors as {"error": {code, message, issues}})' },
@@ -103,9 +103,8 @@ export const command: CliCommand = {
         io.stdout.write(subUsage(sub as Sub));
         return EXIT.ok;
       }
-      const dataDir = resolveDataDir({ option: options['data-dir'], env: io.env, cwd: io.cwd });
       if (sub === 'presets') return presets(io, positionals, options.json === true);
-      library = VmLibrary.open(dataDir);
+      library = openLibrary(io, options['data-dir']);
       switch (sub as Exclude<Sub, 'presets'>) {
         case 'list': return list(library, io, positionals, options);
         case 'create': return create(library, io, positionals, options as ParsedOptions<typeof SPECS.create>);

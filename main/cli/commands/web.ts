@@ -1,8 +1,7 @@
 // `perseus web`: serve the UI to a browser. The server lives in main/web/server.ts; this
 // command parses options, starts it, prints the address and token and waits for Ctrl+C.
-import { resolveDataDir } from '../../library/index.js';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs } from '../args.js';
-import { EXIT, reportError, type CliCommand, type CliIO } from '../context.js';
+import { EXIT, dataDirFor, reportError, type CliCommand, type CliIO } from '../context.js';
 
 export const DEFAULT_WEB_PORT = 8420;
 
@@ -67,7 +66,7 @@ export const command: CliCommand = {
       const host = options.host ?? '127.0.0.1';
       const port = options.port ?? DEFAULT_WEB_PORT;
       if (port < 0 || port > 65535) throw new UsageError(`--port must be between 0 and 65535, not ${port}`);
-      const dataDir = resolveDataDir({ option: options['data-dir'], env: io.env, cwd: io.cwd });
+      const dataDir = dataDirFor(io, options['data-dir']);
       const startWebConsole = await loadWebConsole();
       const server = await startWebConsole({ host, port, dataDir });
       if (json) io.stdout.write(JSON.stringify({ url: server.url, token: server.token, dataDir }) + '\n');
