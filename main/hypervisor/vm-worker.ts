@@ -18,6 +18,25 @@ function log(level: 'info' | 'warn' | 'error', message: string): void {
   post({ type: 'log', level, message });
 }
 
+// The machine's own messages (debug ports, device warnings) can come by the thousand: at most
+// LOG_BURST per second reach the host, with a count of what was left out.
+const LOG_BURST = 50;
+let logWindowStart = 0;
+let logsInWindow = 0;
+let logsDropped = 0;
+
+function machineLog(message: string): void {
+  const now = performance.now();
+  if (now - logWindowStart >= 1000) {
+    if (logsDropped > 0) log('warn', `${logsDropped} more machine messages were not shown`);
+    logWindowStart = now;
+    logsInWindow = 0;
+    logsDropped = 0;
+  }
+  if (logsInWindow++ < LOG_BURST) log('info', message);
+  else logsDropped++;
+}
+
 let machine: Machine | null = null;
 let state: 'starting' | 'running' | 'paused' | 'off' = 'starting';
 let batch = Math.max(1000, init.initialBatch);
@@ -78,7 +97,7 @@ async function start(): Promise<void> {
     machine = await build(init.settings, {
       dataDir: init.dataDir,
       deterministic: false,
-      log: (message: string) => log('info', message),
+      log: machineLog,
     });
   } catch (err) {
     fatal(`the machine could not be built: ${(err as Error)?.message ?? String(err)}`);
@@ -106,7 +125,7 @@ function step(): void {
   const m = machine;
   const sliceStart = performance.now();
   let stop: RunStop = 'budget';
-  let idle = false;
+  let idleMs = -1;
   try {
     for (;;) {
       const t0 = performance.now();
@@ -118,8 +137,8 @@ function step(): void {
         else if (took > init.sliceMs / 2) batch = Math.max(1000, batch >> 1);
       }
       if (stop === 'poweroff' || m.poweredOff) { powerOff('the guest powered off'); return; }
-      if (stop === 'reset') log('info', 'the guest reset the machine');
-      if (stop === 'halted') { idle = true; break; }
+      if (stop === 'reset') { log('info', 'the guest reset the machine'); wantFullFrame = true; }
+      if (stop === 'halted') { idleMs = idleWait(m); break; }
       if (stop === 'breakpoint') break;
       if (performance.now() - sliceStart >= init.sliceMs) break;
     }
@@ -132,8 +151,15 @@ function step(): void {
   const now = performance.now();
   if (now - lastFrameAt >= init.frameIntervalMs) { lastFrameAt = now; collectScreen(); }
   if (now - lastStatusAt >= init.statusIntervalMs) sendStatus(now);
-  // A halted guest waits for an interrupt: give the host CPU back for a moment.
-  schedule(idle ? 1 : 0);
+  // A halted guest waits for an interrupt: give the host CPU back until its next timer.
+  schedule(idleMs);
+}
+
+/** How long to sleep after run() returned 'halted': the machine's hint, 1..10 ms. */
+function idleWait(m: Machine): number {
+  const hint = (m as Machine & { idleWaitMs?: () => number }).idleWaitMs?.();
+  if (typeof hint !== 'number' || !Number.isFinite(hint)) return 1;
+  return Math.min(10, Math.max(1, Math.round(hint)));
 }
 
 function collectScreen(): void {

@@ -155,6 +155,16 @@ describe('screen', () => {
   });
 });
 
+test('a machine that logs without end is rate-limited, with a count of what was left out', async () => {
+  const { hv, events } = makeHypervisor();
+  await hv.powerOn('vm-chatty', settings('chatty', 'fake:chatty'));
+  await until('the dropped-messages note', () => events.some((e) => e.type === 'log' && /more machine messages were not shown/.test(e.message)), 5000);
+  const lines = events.filter((e) => e.type === 'log' && e.id === 'vm-chatty' && e.message.startsWith('debug port:'));
+  // At most 50 per second; the note comes after the first second.
+  expect(lines.length).toBeGreaterThanOrEqual(50);
+  expect(lines.length).toBeLessThanOrEqual(150);
+});
+
 describe('isolation', () => {
   test('a VM whose machine throws is crashed; another VM keeps running', async () => {
     const { hv, events } = makeHypervisor();
