@@ -274,7 +274,10 @@ function handle(msg: HostToWorker): void {
       if (state === 'paused') { awaitingAck = false; collectScreen(); }
       return;
     case 'input':
-      if (machine && (state === 'running' || state === 'paused')) for (const e of msg.events) machine.input(e);
+      if (!machine || (state !== 'running' && state !== 'paused')) return;
+      for (const e of msg.events) {
+        try { machine.input(e); } catch (err) { log('warn', `input ${JSON.stringify(e).slice(0, 80)} failed: ${(err as Error)?.message ?? String(err)}`); }
+      }
       return;
     case 'pause':
       if (state !== 'running') return reply(msg.seq, undefined, `cannot pause in state ${state}`);

@@ -8,6 +8,7 @@ import {
   type PerseusService, type ValidationIssue, type VmPowerState, type VmRecord, type VmSettings, type VmStatus,
 } from '../../core/api/contract.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import { inputEventsProblem } from './input.js';
 
 /** What the service needs from the VM library (main/library's VmLibrary fits; sync or async). */
 export interface LibraryPort {
@@ -168,7 +169,8 @@ export class Service implements PerseusService {
         return this.statusOf(await this.record(p));
       case 'sendInput': {
         const vm = await this.record(p);
-        if (!Array.isArray(p.events)) throw new ApiError('invalid', 'sendInput: events must be an array');
+        const problem = inputEventsProblem(p.events);
+        if (problem) throw new ApiError('invalid', `sendInput: ${problem}`);
         hypervisor.sendInput(vm.id, p.events as InputEvent[]);
         return null;
       }

@@ -116,6 +116,10 @@ describe.each([
     expect(status.state).toBe('running');
     expect(status.instructions).toBeGreaterThan(0);
 
+    for (const bad of [[{ type: 'key', code: 65, down: true }], [{ type: 'warp' }], [{ type: 'mouse-abs', x: 2, y: 0, buttons: 0 }], 'KeyA']) {
+      const err = await rejection(client.call('sendInput', { id: vm.id, events: bad as never }));
+      expect(err.code, JSON.stringify(bad)).toBe('invalid');
+    }
     expect(await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'dir\n' }] })).toBeNull();
     expect(JSON.parse(await client.call('getScreenText', { id: vm.id })).inputs).toEqual([{ type: 'text', text: 'dir\n' }]);
 
