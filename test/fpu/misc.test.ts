@@ -1,0 +1,256 @@
+// Comparisons, classification, FCMOV, constants, FPREM/FPREM1, FRNDINT, FSCALE, FXTRACT and
+// the transcendental instructions.
+import { describe, expect, it } from 'vitest';
+import {
+  type X80, M, Rng, SCRATCH, cwFor, exec, fld80, fldcw, hex80, makeRig, ratOf, roundRational, st,
+} from './harness.js';
+
+const ONE: X80 = { se: 0x3fff, hi: 0x80000000, lo: 0 };
+const TWO: X80 = { se: 0x4000, hi: 0x80000000, lo: 0 };
+const QNAN: X80 = { se: 0x7fff, hi: 0xc0000000, lo: 0 };
+const SW_IE = 0x01, SW_PE = 0x20, C0 = 0x100, C1 = 0x200, C2 = 0x400, C3 = 0x4000;
+
+function fromDouble(x: number): X80 {
+  const r = makeRig();
+  const dv = new DataView(new ArrayBuffer(8)); dv.setFloat64(0, x, true);
+  r.mem.write32(SCRATCH, dv.getUint32(0, true)); r.mem.write32(SCRATCH + 4, dv.getUint32(4, true));
+  exec(r, 0xdd, M(0));
+  return st(r, 0);
+}
+
+function toDouble(v: X80): number {
+  const q = ratOf(v);
+  // Scale so that the integer quotient has about 80 significant bits.
+  if (q.num === 0n) return q.neg ? -0 : 0;
+  const k = q.den.toString(2).length - q.num.toString(2).length + 80;
+  const n = k >= 0 ? (q.num << BigInt(k)) / q.den : q.num / (q.den << BigInt(-k));
+  const x = Number(n) * 2 ** -k;
+  return q.neg ? -x : x;
+}
+
+describe('comparisons', () => {
+  it('FCOM/FUCOM condition codes, FCOMI EFLAGS, NaN handling', () => {
+    const cases: [X80, X80, number][] = [[TWO, ONE, 0], [ONE, TWO, C0], [ONE, ONE, C3], [ONE, QNAN, C3 | C2 | C0]];
+    for (const [a, b, cc] of cases) {
+      const r = makeRig();
+      fld80(r, b); fld80(r, a);
+      exec(r, 0xdd, 0xe1); // FUCOM ST(1)
+      expect(r.fpu.statusWord & (C0 | C1 | C2 | C3)).toBe(cc);
+      expect(r.fpu.statusWord & SW_IE).toBe(0);
+      exec(r, 0xd8, 0xd1); // FCOM ST(1): QNaN raises IE
+      expect(r.fpu.statusWord & SW_IE).toBe(b === QNAN ? SW_IE : 0);
+      exec(r, 0xdb, 0xe9); // FUCOMI
+      const want = cc === 0 ? 0 : cc === C0 ? 1 : cc === C3 ? 0x40 : 0x45;
+      expect(r.fcomi.value).toBe(want);
+    }
+    // +0 == -0; FTST; FCOMPP pops twice.
+    const z = makeRig();
+    fld80(z, { se: 0x8000, hi: 0, lo: 0 }); fld80(z, { se: 0, hi: 0, lo: 0 });
+    exec(z, 0xde, 0xd9);
+    expect(z.fpu.statusWord & (C0 | C2 | C3)).toBe(C3);
+    expect(z.fpu.fullTagWord).toBe(0xffff);
+    const t = makeRig();
+    fld80(t, { se: 0xbfff, hi: 0x80000000, lo: 0 });
+    exec(t, 0xd9, 0xe4);
+    expect(t.fpu.statusWord & (C0 | C2 | C3)).toBe(C0);
+  });
+
+  it('FXAM classes', () => {
+    const cls = (v: X80 | null): number => {
+      const r = makeRig();
+      if (v) fld80(r, v);
+      exec(r, 0xd9, 0xe5);
+      return r.fpu.statusWord & (C0 | C1 | C2 | C3);
+    };
+    expect(cls(null)).toBe(C3 | C0); // empty
+    expect(cls(ONE)).toBe(C2);
+    expect(cls({ se: 0x8000, hi: 0, lo: 0 })).toBe(C3 | C1);
+    expect(cls({ se: 0xffff, hi: 0x80000000, lo: 0 })).toBe(C2 | C0 | C1);
+    expect(cls(QNAN)).toBe(C0);
+    expect(cls({ se: 0, hi: 1, lo: 0 })).toBe(C3 | C2);
+    expect(cls({ se: 0x1234, hi: 1, lo: 0 })).toBe(0); // unnormal
+  });
+
+  it('FCMOVcc follows EFLAGS', () => {
+    const conds: [number, number, boolean][] = [
+      [0xda, 0xc1, false], [0xda, 0xc9, true], [0xda, 0xd1, true], [0xda, 0xd9, false],
+      [0xdb, 0xc1, true], [0xdb, 0xc9, false], [0xdb, 0xd1, false], [0xdb, 0xd9, true],
+    ];
+    for (const [op, modrm, moves] of conds) {
+      const r = makeRig();
+      r.eflags.value = 0x40; // ZF only
+      fld80(r, TWO); fld80(r, ONE);
+      exec(r, op, modrm);
+      expect(hex80(st(r, 0)), `${op.toString(16)} ${modrm.toString(16)}`).toBe(hex80(moves ? TWO : ONE));
+    }
+  });
+});
+
+describe('constants', () => {
+  it('FLDPI and friends round per RC, not PC', () => {
+    const want: Record<number, string[]> = {
+      0xeb: ['4000:c90fdaa22168c235', '4000:c90fdaa22168c234', '4000:c90fdaa22168c235', '4000:c90fdaa22168c234'],
+      0xea: ['3fff:b8aa3b295c17f0bc', '3fff:b8aa3b295c17f0bb', '3fff:b8aa3b295c17f0bc', '3fff:b8aa3b295c17f0bb'],
+      0xe9: ['4000:d49a784bcd1b8afe', '4000:d49a784bcd1b8afe', '4000:d49a784bcd1b8aff', '4000:d49a784bcd1b8afe'],
+      0xed: ['3ffe:b17217f7d1cf79ac', '3ffe:b17217f7d1cf79ab', '3ffe:b17217f7d1cf79ac', '3ffe:b17217f7d1cf79ab'],
+      0xec: ['3ffd:9a209a84fbcff799', '3ffd:9a209a84fbcff798', '3ffd:9a209a84fbcff799', '3ffd:9a209a84fbcff798'],
+      0xe8: Array(4).fill('3fff:8000000000000000'),
+      0xee: Array(4).fill('0000:0000000000000000'),
+    };
+    for (const [modrm, byRc] of Object.entries(want)) for (let rc = 0; rc < 4; rc++) {
+      const r = makeRig();
+      fldcw(r, cwFor(0, rc));
+      exec(r, 0xd9, Number(modrm));
+      expect(hex80(st(r, 0))).toBe(byRc[rc]);
+    }
+  });
+});
+
+describe('FPREM, FPREM1, FRNDINT, FSCALE, FXTRACT', () => {
+  it('FPREM/FPREM1 remainders and quotient bits against exact arithmetic', () => {
+    const rng = new Rng(31337);
+    for (let n = 0; n < 400; n++) {
+      const a = rng.normal(-20, 60), b = rng.normal(-20, 20);
+      for (const nearest of [false, true]) {
+        const r = makeRig();
+        fld80(r, b); fld80(r, a);
+        exec(r, 0xd9, nearest ? 0xf5 : 0xf8);
+        const sw = r.fpu.statusWord;
+        const ra = ratOf(a), rb = ratOf(b);
+        // a / b as a rational; quotient truncated (FPREM) or nearest-even (FPREM1).
+        const num = ra.num * rb.den, den = ra.den * rb.num;
+        let q = num / den;
+        const rem2 = (num - q * den) * 2n;
+        const ea = (a.se & 0x7fff) - (b.se & 0x7fff);
+        if (ea >= 64) {
+          expect(sw & C2).toBe(C2); // partial: repeat until complete
+          let guard = 0;
+          while (r.fpu.statusWord & C2) { exec(r, 0xd9, nearest ? 0xf5 : 0xf8); if (++guard > 10) break; }
+        } else {
+          expect(sw & C2).toBe(0);
+        }
+        if (nearest && (rem2 > den || (rem2 === den && (q & 1n) === 1n))) q += 1n;
+        // remainder = a - q * b, exact; q carries the sign of a / b.
+        const aS = ra.neg ? -1n : 1n, bS = rb.neg ? -1n : 1n;
+        const qSigned = q * aS * bS;
+        const exactNum = aS * ra.num * rb.den - qSigned * bS * rb.num * ra.den;
+        const exactDen = ra.den * rb.den;
+        const want = roundRational({ neg: exactNum < 0n, num: exactNum < 0n ? -exactNum : exactNum, den: exactDen }, 64, 0);
+        if (exactNum === 0n) want.value.se = a.se & 0x8000;
+        const got = st(r, 0);
+        expect(hex80(got), `${hex80(a)} rem ${hex80(b)} nearest=${nearest}`).toBe(hex80(want.value));
+        if (ea < 64) {
+          const fsw = r.fpu.statusWord;
+          const qbits = ((fsw & C0) ? 4 : 0) | ((fsw & C1) ? 2 : 0) | ((fsw & C3) ? 1 : 0);
+          expect(qbits).toBe(Number(q & 7n));
+        }
+      }
+    }
+  });
+
+  it('FRNDINT in every rounding mode', () => {
+    const rng = new Rng(8);
+    for (let n = 0; n < 300; n++) {
+      const a = rng.normal(-3, 70);
+      for (let rc = 0; rc < 4; rc++) {
+        const r = makeRig();
+        fldcw(r, cwFor(3, rc));
+        fld80(r, a);
+        exec(r, 0xd9, 0xfc);
+        const q = ratOf(a);
+        let i = q.num / q.den;
+        const inexact = i * q.den !== q.num;
+        if (inexact) {
+          const twice = (q.num - i * q.den) * 2n;
+          const up = rc === 0 ? twice > q.den || (twice === q.den && (i & 1n) === 1n) : rc === 1 ? q.neg : rc === 2 ? !q.neg : false;
+          if (up) i += 1n;
+        }
+        const want = roundRational({ neg: q.neg, num: i, den: 1n }, 64, 0);
+        if (i === 0n) want.value.se = a.se & 0x8000;
+        expect(hex80(st(r, 0)), `${hex80(a)} rc=${rc}`).toBe(hex80(want.value));
+        expect((r.fpu.statusWord & SW_PE) !== 0).toBe(inexact);
+      }
+    }
+  });
+
+  it('FSCALE and FXTRACT', () => {
+    const r = makeRig();
+    fld80(r, fromDouble(-3.7)); // ST(1) = -3.7 -> scale by -3
+    fld80(r, fromDouble(12));
+    exec(r, 0xd9, 0xfd);
+    expect(toDouble(st(r, 0))).toBe(1.5);
+    const x = makeRig();
+    fld80(x, fromDouble(-48));
+    exec(x, 0xd9, 0xf4);
+    expect(toDouble(st(x, 0))).toBe(-1.5);
+    expect(toDouble(st(x, 1))).toBe(5);
+    const d = makeRig();
+    fld80(d, { se: 0, hi: 0, lo: 1 }); // smallest denormal 2^-16445
+    exec(d, 0xd9, 0xf4);
+    expect(hex80(st(d, 0))).toBe('3fff:8000000000000000');
+    expect(toDouble(st(d, 1))).toBe(-16445);
+    // FSCALE overflow to infinity (masked).
+    const o = makeRig();
+    fld80(o, fromDouble(20000)); fld80(o, ONE);
+    exec(o, 0xd9, 0xfd);
+    expect(hex80(st(o, 0))).toBe('7fff:8000000000000000');
+  });
+});
+
+describe('transcendental instructions', () => {
+  it('agree with the host math library to double accuracy', () => {
+    const rng = new Rng(2024);
+    const check = (modrm: number, x: number, f: (v: number) => number, y?: number, g?: (y: number, x: number) => number) => {
+      const r = makeRig();
+      if (y !== undefined) fld80(r, fromDouble(y));
+      fld80(r, fromDouble(x));
+      exec(r, 0xd9, modrm);
+      const got = toDouble(st(r, 0));
+      const want = y !== undefined ? g!(y, x) : f(x);
+      expect(Math.abs(got - want), `${modrm.toString(16)} ${x} ${y}`).toBeLessThanOrEqual(Math.abs(want) * 4e-16 + 1e-300);
+    };
+    for (let n = 0; n < 200; n++) {
+      const x = (rng.next() / 2 ** 32 - 0.5) * 20;
+      check(0xfe, x, Math.sin);
+      check(0xff, x, Math.cos);
+      const u = rng.next() / 2 ** 32 * 2 - 1;
+      check(0xf0, u, (v) => Math.expm1(v * Math.LN2));
+      const p = rng.next() / 2 ** 32 * 100 + 0.001;
+      check(0xf1, p, () => 0, 3, (y, v) => y * Math.log2(v));
+      check(0xf3, x, () => 0, u, (y, v) => Math.atan2(y, v));
+      check(0xf9, u * 0.29, () => 0, -2, (y, v) => y * Math.log1p(v) / Math.LN2);
+    }
+  });
+
+  it('FPTAN pushes 1.0; out-of-range arguments set C2 and change nothing', () => {
+    for (const x of [0.5, -1.2, 3, 7.5, 1e-12, -100]) {
+      const r = makeRig();
+      fld80(r, fromDouble(x));
+      exec(r, 0xd9, 0xf2);
+      expect(hex80(st(r, 0))).toBe('3fff:8000000000000000');
+      expect(Math.abs(toDouble(st(r, 1)) - Math.tan(x))).toBeLessThanOrEqual(Math.abs(Math.tan(x)) * 4e-16);
+    }
+    const big = makeRig();
+    fld80(big, { se: 0x403f, hi: 0x80000000, lo: 0 }); // 2^64
+    exec(big, 0xd9, 0xfe);
+    expect(big.fpu.statusWord & C2).toBe(C2);
+    expect(hex80(st(big, 0))).toBe('403f:8000000000000000');
+    // Large in-range argument: the extended reduction keeps sin(2^40) accurate.
+    const l = makeRig();
+    fld80(l, { se: 0x3fff + 40, hi: 0x80000000, lo: 0 });
+    exec(l, 0xd9, 0xfe);
+    // sin(2^40) = 0.6196294934... (exact to 10 digits)
+    expect(Math.abs(toDouble(st(l, 0)) - Math.sin(2 ** 40))).toBeLessThan(1e-9);
+    // FPATAN special cases are the rounded constants.
+    const a = makeRig();
+    fld80(a, ONE); fld80(a, { se: 0, hi: 0, lo: 0 });
+    exec(a, 0xd9, 0xf3); // atan2(1, +0) = pi/2
+    expect(hex80(st(a, 0))).toBe('3fff:c90fdaa22168c235');
+    // Domain errors.
+    const s = makeRig();
+    fld80(s, { se: 0xbfff, hi: 0x80000000, lo: 0 });
+    exec(s, 0xd9, 0xfa); // FSQRT(-1)
+    expect(hex80(st(s, 0))).toBe('ffff:c000000000000000');
+    expect(s.fpu.statusWord & SW_IE).toBe(SW_IE);
+  });
+});
