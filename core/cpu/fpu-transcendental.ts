@@ -6,7 +6,7 @@
 // bits), not to the 64 bits of the real unit. See FPU-NOTES.md.
 
 import {
-  BIAS, CLS_DENORMAL, CLS_INF, CLS_UNSUPPORTED, CLS_ZERO, EXC_DE, EXC_IE, EXC_PE, EXC_UE, EXC_ZE,
+  BIAS, CLS_DENORMAL, CLS_INF, CLS_UNSUPPORTED, CLS_ZERO, EXC_DE, EXC_PE, EXC_UE, EXC_ZE,
   Float80, RC_NEAREST, classify, isNaNClass,
 } from './fpu-float80.js';
 
@@ -149,7 +149,7 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
   if (cx === CLS_UNSUPPORTED || cy === CLS_UNSUPPORTED) { f.invalid(); return; }
   if (isNaNClass(cx) || isNaNClass(cy)) { f.propagateNaN2(xse, xhi, xlo, cx, yse, yhi, ylo, cy); return; }
   if (cx === CLS_DENORMAL || cy === CLS_DENORMAL) f.flags |= EXC_DE;
-  const sx = xse >>> 15, sy = yse >>> 15;
+  const sx = xse >>> 15;
   if (op === OP_FPATAN) { fpatan(f, yse, yhi, ylo, cy, xse, xhi, xlo, cx); return; }
   // L = log2(x) or log2(1 + x) into (lSE, lHi, lLo), then y * L with the engine's rules.
   const yFiniteNonZero = cy !== CLS_ZERO && cy !== CLS_INF;
@@ -207,7 +207,6 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
       }
     }
   }
-  void sy;
   f.mul(yse, yhi, ylo, lSE, lHi, lLo);
 }
 
@@ -310,5 +309,4 @@ export function scale(f: Float80, ase: number, ahi: number, alo: number, bse: nu
     if (bse & 0x8000) n = -n;
   }
   f.scaleFinite(ase, ahi, alo, n);
-  void EXC_IE;
 }

@@ -19,9 +19,9 @@
 import type { FpuInstructionPointers, FpuMemory, FpuUnit } from './interfaces.js';
 import type { Stateful, VMStateDecl } from '../state/vmstate.js';
 import {
-  BIAS, CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO,
+  CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_QNAN, CLS_SNAN, CLS_UNSUPPORTED, CLS_ZERO,
   EXC_DE, EXC_IE, EXC_OE, EXC_PE, EXC_SF, EXC_UE, EXC_ZE, Float80, INDEFINITE_HI, INDEFINITE_SE,
-  RC_NEAREST, RC_UP, RC_DOWN, classify, isNaNClass,
+  RC_NEAREST, RC_UP, classify, isNaNClass,
 } from './fpu-float80.js';
 import * as tr from './fpu-transcendental.js';
 import { loadEnvironment, storeEnvironment, environmentSize } from './fpu-env.js';
@@ -1054,7 +1054,6 @@ export class Fpu implements FpuUnit, Stateful {
       lo += 1;
       if (lo >= 4294967296) { lo = 0; hi += 1; }
     }
-    void RC_DOWN;
     this.engine.setResult(c[0]!, hi, lo);
     this.pushResult(0);
   }
@@ -1233,4 +1232,3 @@ function isControl(opcode: number, modrm: number, reg: number, isReg: boolean): 
   return false;
 }
 
-export { BIAS, EXC_DE, EXC_IE, EXC_OE, EXC_PE, EXC_SF, EXC_UE, EXC_ZE, RC_DOWN };
