@@ -778,8 +778,8 @@ export class Fpu implements FpuUnit, Stateful {
           }
         }
       }
-      if ((fl & EXC_IE) !== 0) { hi = bits === 64 ? 0x80000000 : 0; lo = bits === 32 ? 0x80000000 : bits === 16 ? 0x8000 : 0; }
     }
+    if ((fl & EXC_IE) !== 0) { hi = bits === 64 ? 0x80000000 : 0; lo = bits === 32 ? 0x80000000 : bits === 16 ? 0x8000 : 0; }
     if ((fl & EXC_IE) !== 0 && (this.controlWord & EXC_IE) === 0) {
       this.setC1(false);
       this.signal(fl);

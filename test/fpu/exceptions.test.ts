@@ -42,6 +42,32 @@ describe('stack faults', () => {
     expect(c.fpu.statusWord & 0x4500).toBe(0x4500);
   });
 
+  it('masked underflow on stores writes the indefinite of each format', () => {
+    const r = makeRig();
+    exec(r, 0xd9, M(3), 0x200); // FSTP m32
+    expect(r.mem.read32(0x200)).toBe(0xffc00000);
+    exec(r, 0xdd, M(3), 0x200); // FSTP m64
+    expect([r.mem.read32(0x200), r.mem.read32(0x204)]).toEqual([0, 0xfff80000]);
+    exec(r, 0xdf, M(3), 0x200); // FISTP m16
+    expect(r.mem.read16(0x200)).toBe(0x8000);
+    exec(r, 0xdb, M(3), 0x200); // FISTP m32
+    expect(r.mem.read32(0x200)).toBe(0x80000000);
+    exec(r, 0xdf, M(7), 0x200); // FISTP m64
+    expect([r.mem.read32(0x200), r.mem.read32(0x204)]).toEqual([0, 0x80000000]);
+    exec(r, 0xdb, M(7), 0x200); // FSTP m80
+    expect(hex80({ lo: r.mem.read32(0x200), hi: r.mem.read32(0x204), se: r.mem.read16(0x208) })).toBe('ffff:c000000000000000');
+    expect(r.fpu.statusWord & (SW_IE | SW_SF)).toBe(SW_IE | SW_SF);
+  });
+
+  it('a pseudo-denormal operand is used with exponent 1 and raises DE', () => {
+    const r = makeRig();
+    fld80(r, { se: 0, hi: 0, lo: 0 });
+    fld80(r, { se: 0, hi: 0x80000000, lo: 0 });
+    exec(r, 0xd8, 0xc1);
+    expect(hex80(st(r, 0))).toBe('0001:8000000000000000');
+    expect(r.fpu.statusWord & 0x3f).toBe(SW_DE);
+  });
+
   it('FXCH with an empty register fills it with the indefinite (masked)', () => {
     const r = makeRig();
     fld80(r, TWO);
