@@ -112,6 +112,36 @@ describe('m32 and m64', () => {
     }
   });
 
+  it('FST m64 rounds like the exact reference in every rounding mode, with flags', () => {
+    const rng = new Rng(6060);
+    for (let n = 0; n < 1500; n++) {
+      const v = n % 4 === 0 ? rng.normal(-1080, -1015) : n % 4 === 1 ? rng.normal(1015, 1030) : rng.normal(-30, 30);
+      for (let rc = 0; rc < 4; rc++) {
+        const r = makeRig();
+        fldcw(r, cwFor(3, rc));
+        fld80(r, v);
+        exec(r, 0xdd, M(3), OUT); // FSTP m64
+        const want = roundRational(ratOf(v), 53, rc, -1022, 1023);
+        const w = want.value;
+        const e = w.se & 0x7fff;
+        const sig = (BigInt(w.hi >>> 0) << 32n) | BigInt(w.lo >>> 0);
+        let bits: bigint;
+        if (e === 0x7fff) bits = 0x7ffn << 52n;
+        else if ((w.hi & 0x80000000) === 0) bits = (sig >> 11n) & ((1n << 52n) - 1n); // denormal (J at 2^-1022)
+        else bits = (BigInt(e - 16383 + 1023) << 52n) | ((sig >> 11n) & ((1n << 52n) - 1n));
+        if (w.se & 0x8000) bits |= 1n << 63n;
+        const got = (BigInt(r.mem.read32(OUT + 4)) << 32n) | BigInt(r.mem.read32(OUT));
+        const ctx = `${hex80(v)} rc=${rc}`;
+        expect(got.toString(16), ctx).toBe(bits.toString(16));
+        const sw = r.fpu.statusWord;
+        expect((sw & SW_PE) !== 0, ctx).toBe(want.inexact);
+        expect((sw & SW_UE) !== 0, ctx).toBe(want.underflow);
+        expect((sw & SW_OE) !== 0, ctx).toBe(want.overflow);
+        expect((sw & SW_C1) !== 0, ctx).toBe(want.inexact && want.roundedUp);
+      }
+    }
+  });
+
   it('unmasked overflow and underflow on a memory store leave memory and the stack alone', () => {
     const r = makeRig();
     fldcw(r, cwFor(3, 0, 0x3f & ~0x08)); // OE unmasked
