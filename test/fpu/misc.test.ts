@@ -254,3 +254,42 @@ describe('transcendental instructions', () => {
     expect(s.fpu.statusWord & SW_IE).toBe(SW_IE);
   });
 });
+
+describe('stack manipulation', () => {
+  it('FLD ST(i), FST/FSTP ST(i), FXCH, FFREE, FFREEP, FINCSTP, FDECSTP, integer arithmetic forms', () => {
+    const r = makeRig();
+    fld80(r, ONE); fld80(r, TWO); // ST0 = 2, ST1 = 1
+    exec(r, 0xd9, 0xc1); // FLD ST(1): 1, 2, 1
+    expect([0, 1, 2].map((i) => hex80(st(r, i)))).toEqual([hex80(ONE), hex80(TWO), hex80(ONE)]);
+    exec(r, 0xd9, 0xc9); // FXCH ST(1): 2, 1, 1
+    expect(hex80(st(r, 0))).toBe(hex80(TWO));
+    exec(r, 0xdd, 0xda); // FSTP ST(2): ST2 := 2, pop -> 1, 2
+    expect([hex80(st(r, 0)), hex80(st(r, 1))]).toEqual([hex80(ONE), hex80(TWO)]);
+    expect((r.fpu.statusWord >>> 11) & 7).toBe(6);
+    exec(r, 0xd9, 0xf7); // FINCSTP: TOP 7, the old ST0 stays valid (now ST7)
+    expect((r.fpu.statusWord >>> 11) & 7).toBe(7);
+    expect(r.fpu.abridgedTagWord).toBe(0xc0);
+    exec(r, 0xd9, 0xf6); // FDECSTP
+    exec(r, 0xdd, 0xc1); // FFREE ST(1)
+    expect(r.fpu.abridgedTagWord).toBe(0x40);
+    exec(r, 0xdf, 0xc0); // FFREEP ST(0)
+    expect(r.fpu.abridgedTagWord).toBe(0);
+    // FIMUL m16int, FISUBR m32int: 3 * ST0, then 10 - ST0.
+    fld80(r, TWO);
+    r.mem.write16(0x600, 3);
+    exec(r, 0xde, M(1), 0x600);
+    r.mem.write32(0x600, 10);
+    exec(r, 0xda, M(5), 0x600);
+    expect(toDouble(st(r, 0))).toBe(4);
+    // FSUBRP ST(1), ST / FDIVP: DE E0+i is ST(i) := ST(0) - ST(i).
+    fld80(r, ONE); // ST0 = 1, ST1 = 4
+    exec(r, 0xde, 0xe1);
+    expect(toDouble(st(r, 0))).toBe(-3);
+    fld80(r, TWO); // ST0 = 2, ST1 = -3
+    exec(r, 0xde, 0xf9); // FDIVP ST(1), ST: ST1 := ST1 / ST0
+    expect(toDouble(st(r, 0))).toBe(-1.5);
+    fld80(r, TWO);
+    exec(r, 0xdc, 0xf1); // FDIVR ST(1), ST: ST1 := ST0 / ST1 = 2 / -1.5
+    expect(hex80(st(r, 1))).toBe('bfff:aaaaaaaaaaaaaaab'); // -4/3 rounded to nearest
+  });
+});
