@@ -431,6 +431,30 @@ describe('VGA graphics modes', () => {
   });
 });
 
+describe('VGA memory map select', () => {
+  it('decodes 128K at A0000, 32K at B0000 and 32K at B8000, open bus elsewhere', () => {
+    const rig = makeRig();
+    setMode(rig, MODE_12); // planar, sequential: address = plane offset
+    rig.seq(2, 0x01);
+    rig.gfx(4, 0x00);
+    const { memory, vga } = rig;
+    rig.gfx(6, 0x01); // map 0: A0000-BFFFF
+    memory.write8(0xb0010, 0x5a);
+    expect(vga.vram32[0x10010] & 0xff).toBe(0x5a);
+    expect(memory.read8(0xb0010)).toBe(0x5a);
+    rig.gfx(6, 0x09); // map 2: B0000-B7FFF
+    expect(memory.read8(0xa0000)).toBe(0xff);
+    expect(memory.read8(0xb8000)).toBe(0xff);
+    memory.write8(0xb0004, 0x33);
+    expect(vga.vram32[4] & 0xff).toBe(0x33);
+    memory.write8(0xa0004, 0x77); // not decoded: dropped
+    expect(vga.vram32[4] & 0xff).toBe(0x33);
+    rig.gfx(6, 0x0d); // map 3: B8000-BFFFF
+    expect(memory.read8(0xb8004)).toBe(0x33);
+    expect(memory.read8(0xb0004)).toBe(0xff);
+  });
+});
+
 describe('Bochs VBE', () => {
   it('identifies itself and reports capabilities and memory', () => {
     const rig = makeRig();
@@ -532,6 +556,42 @@ describe('Bochs VBE', () => {
     // disabling VBE returns to the VGA text mode and resets the bank
     rig.dispi(4, 0);
     expect(rig.vga.bankOffset).toBe(0);
+  });
+
+  it('clears video memory on enable unless NOCLEARMEM is set', () => {
+    const rig = makeRig();
+    rig.vga.vram.fill(0x11, 0, 640 * 480);
+    rig.dispi(1, 640);
+    rig.dispi(2, 480);
+    rig.dispi(3, 8);
+    rig.dispi(4, 0x81); // enabled, keep memory
+    expect(rig.vga.vram[1000]).toBe(0x11);
+    rig.dispi(4, 0x00);
+    rig.dispi(4, 0x01);
+    expect(rig.vga.vram[1000]).toBe(0);
+    expect(rig.vga.vram[640 * 480]).toBe(0);
+  });
+
+  it('exposes VGA ports and DISPI registers through the MMIO BAR like QEMU std-vga', () => {
+    const rig = makeRig();
+    rig.vga.mapMmioBar(0xfebf0000);
+    const bar = 0xfebf0000;
+    expect(rig.memory.read16(bar + 0x500)).toBe(0xb0c5);
+    rig.memory.write16(bar + 0x502, 1024);
+    rig.memory.write16(bar + 0x504, 768);
+    rig.memory.write16(bar + 0x506, 32);
+    rig.memory.write16(bar + 0x508, 0x41);
+    expect(rig.dispiRead(1)).toBe(1024);
+    expect(rig.memory.read16(bar + 0x514)).toBe(256);
+    rig.memory.write8(bar + 0x400, 0x20); // 0x3C0: palette address source (QEMU maps 3C0-3DF at 0x400)
+    rig.memory.write8(bar + 0x408, 0x01); // 0x3C8
+    for (const v of [0x3f, 0x20, 0x10]) rig.memory.write8(bar + 0x409, v);
+    expect([...rig.vga.dac.subarray(3, 6)]).toEqual([0x3f, 0x20, 0x10]);
+    expect(rig.memory.read32(bar + 0x604)).toBe(0x1e1e1e1e);
+    rig.vga.updateScreen();
+    expect(rig.vga.screen().mode).toBe('vbe 1024x768x32');
+    rig.vga.mapMmioBar(null);
+    expect(rig.memory.read16(bar + 0x500)).toBe(0xffff);
   });
 
   it('clamps unsupported values the way QEMU does', () => {
