@@ -228,11 +228,20 @@ export class Fpu implements FpuUnit, Stateful {
   /** ES and B follow "some exception flag is set and unmasked". FERR# drops when ES clears. */
   private updateErrorSummary(): void {
     if ((this.statusFlags & ~this.controlWord & 0x3f) !== 0) {
-      this.statusFlags |= SW_ES | SW_B;
+      this.raiseErrorSummary();
     } else {
       this.statusFlags &= ~(SW_ES | SW_B);
       this.setFerr(false);
     }
+  }
+
+  /**
+   * ES and B go up. With CR0.NE=0 the P6 drives FERR# as the instruction completes (SDM vol. 3,
+   * "Assertion of the FERR# pin"); with NE=1 the error waits for the next waiting instruction.
+   */
+  private raiseErrorSummary(): void {
+    this.statusFlags |= SW_ES | SW_B;
+    if (!this.hooks.cr0NE()) this.setFerr(true);
   }
 
   private setFerr(level: boolean): void {
@@ -241,7 +250,11 @@ export class Fpu implements FpuUnit, Stateful {
     this.hooks.ferr(level);
   }
 
-  /** Before a waiting instruction: report a pending exception. True = do not execute. */
+  /**
+   * Before a waiting instruction: report a pending exception. True = do not execute. With
+   * NE=0 FERR# is (still) asserted and the instruction runs; the IRQ13 the board raises is
+   * normally taken at the instruction boundary right after the faulting instruction.
+   */
   private pendingException(): boolean {
     if ((this.statusFlags & SW_ES) === 0) return false;
     if (this.hooks.cr0NE()) {
@@ -262,7 +275,7 @@ export class Fpu implements FpuUnit, Stateful {
     const abort = (unmasked & PRE_COMPUTATION) !== 0;
     if (abort) fl &= PRE_COMPUTATION | EXC_SF;
     this.statusFlags |= fl & 0x7f;
-    if ((fl & ~this.controlWord & 0x3f) !== 0) this.statusFlags |= SW_ES | SW_B;
+    if ((fl & ~this.controlWord & 0x3f) !== 0) this.raiseErrorSummary();
     return abort;
   }
 

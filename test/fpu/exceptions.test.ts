@@ -100,18 +100,25 @@ describe('unmasked exceptions and their reporting', () => {
     expect(top(r.fpu.statusWord)).toBe(5);
   });
 
-  it('NE=0: FERR# is asserted at the next waiting instruction and dropped by FNCLEX', () => {
+  it('NE=0: FERR# is asserted as the faulting instruction completes and dropped by FNCLEX', () => {
     const r = makeRig();
     r.ne.value = false;
     fldcw(r, cwFor(3, 0, 0x3e)); // IE unmasked
-    exec(r, 0xd9, 0xe1); // FABS on an empty stack: IE/SF
     expect(r.ferrLog).toEqual([]);
-    exec(r, 0xd9, 0xd0); // FNOP is a waiting instruction
+    exec(r, 0xd9, 0xe1); // FABS on an empty stack: IE/SF
+    expect(r.ferrLog).toEqual([true]);
+    exec(r, 0xd9, 0xd0); // FNOP, a waiting instruction, runs; FERR# stays up
     expect(r.ferrLog).toEqual([true]);
     exec(r, 0xd9, 0xd0);
     expect(r.ferrLog).toEqual([true]);
     exec(r, 0xdb, 0xe2); // FNCLEX
     expect(r.ferrLog).toEqual([true, false]);
+    // NE=1: no FERR#, #MF at the next waiting instruction instead.
+    const n = makeRig();
+    fldcw(n, cwFor(3, 0, 0x3e));
+    exec(n, 0xd9, 0xe1);
+    expect(n.ferrLog).toEqual([]);
+    expect(() => exec(n, 0xd9, 0xd0)).toThrow(MathFault);
   });
 
   it('FLDCW unmasking a raised flag makes it pending', () => {
