@@ -1,0 +1,127 @@
+// Building a PC from a VM's settings: firmware lookup, ROM loading, image opening, media.
+// Shared by `perseus run` (main/run/run.ts) and the hypervisor's VM workers, so both boot
+// machines the same way.
+
+import { existsSync, readFileSync } from 'node:fs';
+import type { VmSettings } from '../../core/api/contract.js';
+import type { HostClock, IdeAttachment, Machine, MachineConfig, SerialBackend } from '../../core/board/machine.js';
+import { PcMachine } from '../../core/board/pc.js';
+import type { BlockDevice } from '../../core/disk/block.js';
+import { RawFileBlockDevice } from './raw-file.js';
+
+export const SEABIOS_DIR = '/usr/share/seabios';
+export const SEABIOS_BIOS = `${SEABIOS_DIR}/bios-256k.bin`;
+export const SEABIOS_VGABIOS = `${SEABIOS_DIR}/vgabios-stdvga.bin`;
+/** Fixed start time of deterministic runs (the RTC reads this at power-on). */
+export const DETERMINISTIC_EPOCH_MS = Date.UTC(2024, 0, 1, 12, 0, 0);
+
+export interface BuildOptions {
+  writable: boolean;
+  serial?: SerialBackend[];
+  deterministic?: boolean;
+  log?: (m: string) => void;
+  /** VGA BIOS override (`perseus run --vga-firmware`). */
+  vgaFirmware?: string;
+}
+
+export class SetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SetupError';
+  }
+}
+
+/** The firmware images for a setting: [BIOS, VGA BIOS or null]. */
+export function loadFirmware(setting: VmSettings['firmware'], vgaOverride?: string): { bios: Uint8Array; vga: Uint8Array | null; name: string } {
+  let biosPath: string;
+  let vgaPath: string | null = null;
+  if (setting === 'builtin') {
+    throw new SetupError("firmware 'builtin' is not available yet (the project's own BIOS is not built); use --firmware seabios");
+  } else if (setting === 'seabios') {
+    biosPath = SEABIOS_BIOS;
+    vgaPath = SEABIOS_VGABIOS;
+    if (!existsSync(biosPath)) throw new SetupError(`SeaBIOS not found at ${biosPath} (install the Debian package "seabios")`);
+  } else {
+    biosPath = setting.path;
+    vgaPath = existsSync(SEABIOS_VGABIOS) ? SEABIOS_VGABIOS : null;
+  }
+  if (vgaOverride) vgaPath = vgaOverride;
+  const bios = readRom(biosPath, 'BIOS');
+  const vga = vgaPath ? readRom(vgaPath, 'VGA BIOS') : null;
+  return { bios, vga, name: typeof setting === 'string' ? setting : setting.path };
+}
+
+function readRom(path: string, what: string): Uint8Array {
+  let data: Uint8Array;
+  try {
+    data = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new SetupError(`cannot read ${what} image ${path}: ${(e as Error).message}`);
+  }
+  if (data.length === 0) throw new SetupError(`${what} image ${path} is empty`);
+  // Pad to a multiple of 4 KiB (ROM images are mapped page by page), aligned at the end.
+  if (data.length % 4096) {
+    const padded = new Uint8Array(Math.ceil(data.length / 4096) * 4096).fill(0xff);
+    if (what === 'BIOS') padded.set(data, padded.length - data.length);
+    else padded.set(data, 0);
+    data = padded;
+  }
+  return data;
+}
+
+function openImage(path: string, writable: boolean): BlockDevice {
+  if (!existsSync(path)) throw new SetupError(`image not found: ${path}`);
+  try {
+    return new RawFileBlockDevice(path, writable);
+  } catch (e) {
+    throw new SetupError(`cannot open image ${path}: ${(e as Error).message}`);
+  }
+}
+
+export function hostClock(deterministic: boolean): HostClock {
+  if (deterministic) {
+    return { wallTimeMs: () => DETERMINISTIC_EPOCH_MS, monotonicMs: () => 0 };
+  }
+  return { wallTimeMs: () => Date.now(), monotonicMs: () => performance.now() };
+}
+
+/** Build (and power on) a machine from a library VM's settings. */
+export async function buildMachine(settings: VmSettings, opts: BuildOptions): Promise<PcMachine | Machine> {
+  const log = opts.log ?? (() => {});
+  const fw = loadFirmware(settings.firmware, opts.vgaFirmware);
+  const floppy: [BlockDevice | null, BlockDevice | null] = [
+    settings.floppyA ? openImage(settings.floppyA, opts.writable) : null,
+    settings.floppyB ? openImage(settings.floppyB, opts.writable) : null,
+  ];
+  const slots = ['primaryMaster', 'primarySlave', 'secondaryMaster', 'secondarySlave'] as const;
+  const ide = slots.map((slot): IdeAttachment | null => {
+    const d = settings.ide[slot];
+    if (!d) return null;
+    if (d.kind === 'cdrom') {
+      // CD-ROMs are read-only media.
+      return { kind: 'cdrom', device: d.path ? new RawFileBlockDevice(d.path, false, false) : null };
+    }
+    if (!d.path) throw new SetupError(`IDE ${slot}: a hard disk needs an image`);
+    return { kind: 'disk', device: openImage(d.path, opts.writable) };
+  }) as MachineConfig['ide'];
+  if (settings.nic.model !== 'none') log(`network adapter ${settings.nic.model}: not wired into the board yet, the machine has no NIC`);
+  const config: MachineConfig = {
+    memoryMiB: settings.memoryMiB,
+    cpuModel: settings.cpuModel,
+    biosRom: fw.bios,
+    vgaRom: fw.vga,
+    bootOrder: settings.bootOrder,
+    floppy,
+    ide,
+    nic: { model: settings.nic.model, backend: null },
+    serial: opts.serial ?? [],
+    clock: hostClock(opts.deterministic ?? false),
+    deterministic: opts.deterministic ?? false,
+    log,
+  };
+  try {
+    return new PcMachine(config);
+  } catch (e) {
+    throw new SetupError(`cannot build the machine: ${(e as Error).message}`);
+  }
+}
