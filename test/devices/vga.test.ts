@@ -608,6 +608,52 @@ describe('Bochs VBE', () => {
   });
 });
 
+describe('VGA robustness', () => {
+  it('survives a guest writing random registers and memory (bounded screen, valid rects, state round trip)', () => {
+    const rig = makeRig({ vramBytes: 1 << 20 });
+    let seed = 0x12345678;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const kinds = new Set<string>();
+    const ports = [0x3b4, 0x3b5, 0x3ba, 0x3c0, 0x3c2, 0x3c4, 0x3c5, 0x3c5, 0x3c6, 0x3c7, 0x3c8, 0x3c9, 0x3ce, 0x3cf, 0x3cf, 0x3d4, 0x3d5, 0x3d5, 0x3da];
+    for (let i = 0; i < 30000; i++) {
+      const op = rand(10);
+      if (op < 5) rig.out(ports[rand(ports.length)], rand(256));
+      else if (op === 5) rig.in(ports[rand(ports.length)]);
+      else if (op === 6) rig.dispi(rand(12), rand(4) === 0 ? rand(0x10000) : [0, 0x41, 0x01, 640, 480, 8, 32, 3, 0xc1][rand(9)]);
+      else if (op === 7) rig.memory.write8(0xa0000 + rand(0x20000), rand(256));
+      else if (op === 8) rig.memory.read8(0xa0000 + rand(0x20000));
+      else rig.memory.write32(0xe0000000 + rand(1 << 20), rand(0x10000) * 0x10001);
+      if (i % 300 === 0) {
+        // keep the picture on (palette source) and mostly in VGA modes so every renderer runs
+        if (rand(3) !== 0) rig.dispi(4, 0);
+        rig.in(0x3da);
+        rig.out(0x3c0, 0x20 | rand(0x20));
+        const rects = rig.vga.updateScreen();
+        const s = rig.vga.screen();
+        kinds.add(s.mode.split(' ')[0]);
+        expect(s.width).toBeGreaterThan(0);
+        expect(s.height).toBeGreaterThan(0);
+        expect(s.width).toBeLessThanOrEqual(4096);
+        expect(s.height).toBeLessThanOrEqual(2048);
+        expect(s.rgba.length).toBe(s.width * s.height * 4);
+        for (const r of rects) {
+          expect(r.x >= 0 && r.y >= 0 && r.w > 0 && r.h > 0).toBe(true);
+          expect(r.x + r.w).toBeLessThanOrEqual(s.width);
+          expect(r.y + r.h).toBeLessThanOrEqual(s.height);
+        }
+      }
+    }
+    expect(kinds.size).toBeGreaterThanOrEqual(3); // the fuzz reached several renderers
+    const file = encodeState([rig.vga]);
+    const other = makeRig({ vramBytes: 1 << 20 });
+    applyState([other.vga], decodeState(file));
+    expect(Buffer.from(encodeState([other.vga])).equals(Buffer.from(file))).toBe(true);
+  });
+});
+
 describe('VGA state', () => {
   it('save → load → save is byte-identical and restores the picture', () => {
     const rig = textRig();
