@@ -1218,8 +1218,9 @@ export class Fpu implements FpuUnit, Stateful {
       this.setCC(false, false, false, false);
     } else {
       const q = f.quotientLow;
-      // C0 = Q2, C3 = Q0, C1 = Q1; C2 = incomplete.
-      this.setCC((q & 1) !== 0, f.incomplete, (q & 2) !== 0, (q & 4) !== 0);
+      // Complete: C0 = Q2, C3 = Q1, C1 = Q0. Incomplete: only C2 (as the hardware does).
+      if (f.incomplete) this.setCC(false, true, false, false);
+      else this.setCC((q & 2) !== 0, false, (q & 1) !== 0, (q & 4) !== 0);
     }
     this.writeResult(0);
   }
