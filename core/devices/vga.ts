@@ -195,6 +195,7 @@ export class VgaDevice implements Stateful {
   private attached = false;
   /** Where the LFB / register BAR are mapped right now (-1: nowhere); the saved fields say where they should be. */
   private lfbLive = -1;
+  private watchHook: ((backingPage: number) => void) | null = null;
   private mmioBarLive = -1;
   private readonly vramFirstPage: number;
   private readonly renderer: VgaRenderer;
@@ -268,12 +269,24 @@ export class VgaDevice implements Stateful {
 
     const mem = this.memory;
     mem.watchPage.fill(1, this.vramFirstPage, this.vramFirstPage + this.dirtyPages.length);
+    this.installWatchHook();
+    this.attached = true;
+    this.mapLegacyWindow();
+    this.mapLfb(this.lfbBase);
+  }
+
+  /**
+   * Chain our handler in front of memory.onWatchedWrite. If someone replaced the callback
+   * later without chaining, updateScreen() notices, re-installs it and repaints everything.
+   */
+  private installWatchHook(): void {
+    const mem = this.memory;
     const previous = mem.onWatchedWrite;
     const first = this.vramFirstPage;
     const count = this.dirtyPages.length;
     const dirty = this.dirtyPages;
     const watch = mem.watchPage;
-    mem.onWatchedWrite = (page) => {
+    this.watchHook = (page) => {
       const rel = page - first;
       if (rel >= 0 && rel < count) {
         dirty[rel] = 1;
@@ -282,9 +295,7 @@ export class VgaDevice implements Stateful {
         previous(page);
       }
     };
-    this.attached = true;
-    this.mapLegacyWindow();
-    this.mapLfb(this.lfbBase);
+    mem.onWatchedWrite = this.watchHook;
   }
 
   /** Map (or move) the linear framebuffer; null removes it (BAR disabled). */
@@ -381,6 +392,11 @@ export class VgaDevice implements Stateful {
 
   /** Render what changed; returns the changed rectangles (empty when nothing changed). */
   updateScreen(): DirtyRect[] {
+    if (this.attached && this.memory.onWatchedWrite !== this.watchHook) {
+      // Our write hook was replaced: LFB writes may have gone unseen.
+      this.installWatchHook();
+      this.dirtyPages.fill(1);
+    }
     const rects = this.renderer.update();
     // Re-arm the watch on every page written during this frame.
     const dirty = this.dirtyPages;

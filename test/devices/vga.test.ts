@@ -507,6 +507,18 @@ describe('Bochs VBE', () => {
     expect(rig.vga.updateScreen().length).toBe(1);
     expect(rig.pixel(11, 300)).toBe(0xabcdefff);
 
+    // someone replacing memory.onWatchedWrite without chaining: detected, hook restored
+    let seen = 0;
+    rig.memory.onWatchedWrite = () => { seen++; };
+    rig.memory.write32(lfb + (500 * 800 + 1) * 4, 0x00010203);
+    rects = rig.vga.updateScreen();
+    expect(rects).toEqual([{ x: 0, y: 0, w: 800, h: 600 }]);
+    expect(rig.pixel(1, 500)).toBe(0x010203ff);
+    expect(seen).toBeGreaterThan(0);
+    rig.memory.write32(lfb + (501 * 800 + 1) * 4, 0x00040506);
+    expect(rig.vga.updateScreen()).toHaveLength(1);
+    expect(rig.pixel(1, 501)).toBe(0x040506ff);
+
     // moving the BAR moves the LFB
     rig.vga.mapLfb(0xf0000000);
     expect(rig.memory.read32(0xf0000000 + (300 * 800 + 11) * 4)).toBe(0x00abcdef);
