@@ -28,15 +28,16 @@ export interface FloppyGeometry {
   sectors: number;
   /** Data rates (DSR/CCR codes: 0 = 500 kb/s, 1 = 300, 2 = 250, 3 = 1 Mb/s) the medium reads at. */
   rates: readonly number[];
-  /** CMOS drive type a BIOS should report for a drive holding this medium. */
+  /** CMOS drive type for a drive holding this medium (1 360K, 2 1.2M, 3 720K, 4 1.44M, 5 2.88M; 6-8 SeaBIOS's 160K/180K/320K). */
   cmosType: number;
   name: string;
 }
 
 const FORMATS: readonly (FloppyGeometry & { size: number })[] = [
-  { size: 163840, cylinders: 40, heads: 1, sectors: 8, rates: [2, 1], cmosType: 1, name: '160K' },
-  { size: 184320, cylinders: 40, heads: 1, sectors: 9, rates: [2, 1], cmosType: 1, name: '180K' },
-  { size: 327680, cylinders: 40, heads: 2, sectors: 8, rates: [2, 1], cmosType: 1, name: '320K' },
+  // Types 6-8 are SeaBIOS's own numbers for the single-density 5.25" formats.
+  { size: 163840, cylinders: 40, heads: 1, sectors: 8, rates: [2, 1], cmosType: 6, name: '160K' },
+  { size: 184320, cylinders: 40, heads: 1, sectors: 9, rates: [2, 1], cmosType: 7, name: '180K' },
+  { size: 327680, cylinders: 40, heads: 2, sectors: 8, rates: [2, 1], cmosType: 8, name: '320K' },
   { size: 368640, cylinders: 40, heads: 2, sectors: 9, rates: [2, 1], cmosType: 1, name: '360K' },
   { size: 737280, cylinders: 80, heads: 2, sectors: 9, rates: [2, 1], cmosType: 3, name: '720K' },
   { size: 1228800, cylinders: 80, heads: 2, sectors: 15, rates: [0], cmosType: 2, name: '1.2M' },
@@ -279,8 +280,8 @@ export class Fdc implements Stateful, PortHandler {
     this.perpendicular &= 0x3c; // the per-drive bits survive, GAP/WGATE clear
     this.lowerIrq();
     if (interrupt) {
-      this.resetSenses = this.config & 0x10 ? 1 : 4;
       this.raiseIrq();
+      this.resetSenses = this.config & 0x10 ? 1 : 4;
     }
   }
 
@@ -306,7 +307,9 @@ export class Fdc implements Stateful, PortHandler {
     }
   }
 
+  /** A new interrupt also drops any reset statuses not yet sensed (as QEMU does). */
   private raiseIrq(): void {
+    this.resetSenses = 0;
     this.irqPending = true;
     this.updateLine();
   }

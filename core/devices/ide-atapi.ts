@@ -191,7 +191,7 @@ export class AtapiDrive extends IdeDrive {
     w[84] = 0x4000;
     w[85] = 0x0010;
     w[87] = 0x4000;
-    w[93] = 0x6000 | 0x0001 | (this.unit === 0 ? 0x0008 : 0x0800);
+    w[93] = this.unit === 0 ? 0x6009 : 0x6100; // reset result: 80-wire cable, diagnostics passed
     return w;
   }
 

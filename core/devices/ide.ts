@@ -607,7 +607,7 @@ export class IdeDisk extends IdeDrive {
     w[85] = (this.writeCache ? 0x0020 : 0);
     w[86] = 0x2000 | 0x1000 | 0x0400;
     w[87] = 0x4000;
-    w[93] = 0x6000 | 0x0001 | (this.unit === 0 ? 0x0008 : 0x0800);
+    w[93] = this.unit === 0 ? 0x6009 : 0x6100; // reset result: 80-wire cable, diagnostics passed
     w[100] = total & 0xffff;
     w[101] = Math.floor(total / 0x10000) & 0xffff;
     w[102] = Math.floor(total / 0x100000000) & 0xffff;

@@ -126,6 +126,15 @@ describe('82077AA floppy controller', () => {
     expect(irq.level).toBe(true);
     cmd(io, 0x08);
     expect(results(io)).toEqual([0xc0, 0]);
+    // A BIOS senses once, then recalibrates: the new interrupt replaces the remaining reset statuses.
+    io.out8(0x3f4, 0x80);
+    cmd(io, 0x08);
+    expect(results(io)).toEqual([0xc0, 0]);
+    cmd(io, 0x07, 0x01);
+    cmd(io, 0x08);
+    expect(results(io)).toEqual([0x21, 0]);
+    cmd(io, 0x08);
+    expect(results(io)).toEqual([0x80]);
     // With the DMA/IRQ gate off in the DOR the line stays low.
     io.out8(0x3f2, 0x00);
     io.out8(0x3f2, 0x04);
