@@ -348,3 +348,35 @@ describe('82077AA floppy controller', () => {
     for (let i = 100; i < 512; i++) expect(rest[i]).toBe(a.io.in8(0x3f5));
   });
 });
+
+describe('82077AA robustness', () => {
+  it('survives random port traffic without throwing and still reads afterwards', () => {
+    let seed = 0x2468ace1;
+    const rnd = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const { io, memory, dma } = setup([image(1474560), image(368640, true)]);
+    for (let i = 0; i < 50000; i++) {
+      const port = 0x3f0 + [2, 4, 5, 5, 5, 7][rnd(6)];
+      if (rnd(3) === 0) io.in8(port);
+      else if (port === 0x3f5 && rnd(2)) io.out8(port, [0x03, 0x04, 0x07, 0x08, 0x0f, 0x46, 0xc5, 0x4a, 0x4d, 0x0e, 0x13, 0x94][rnd(12)]);
+      else io.out8(port, rnd(256));
+      if (rnd(50) === 0) dma.program(rnd(0x10000), rnd(0x4000), rnd(2) ? 'write' : 'read');
+    }
+    io.out8(0x3f2, 0x00);
+    io.out8(0x3f2, 0x0c);
+    for (let i = 0; i < 4; i++) {
+      cmd(io, 0x08);
+      results(io);
+    }
+    cmd(io, 0x03, 0xaf, 0x02);
+    io.out8(0x3f7, 0);
+    dma.program(0x8000, 512, 'write');
+    cmd(io, 0x46, 0x00, 0, 0, 3, 2, 18, 0x1b, 0xff);
+    expect(results(io).slice(0, 3)).toEqual([0, 0, 0]);
+    expectSector(memory.mem, 0x8000, 2);
+  });
+});

@@ -425,3 +425,38 @@ describe('IDE hard disk', () => {
     expect(b.ide.drive(0)).toBeInstanceOf(IdeDisk);
   });
 });
+
+describe('IDE robustness', () => {
+  it('survives random register, data and bus-master traffic without throwing', () => {
+    let seed = 0x12345678;
+    const rnd = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const cd = new MemoryBlockDevice(new Uint8Array(64 * 2048), true);
+    const { io, memory } = machine([{ kind: 'disk', device: patternDisk(256 * 1024) }, { kind: 'cdrom', device: cd }, null, null]);
+    // Plausible PRD tables at random places, the rest of memory random too.
+    for (let i = 0; i < 0x2000; i++) memory.mem[i] = rnd(256);
+    const ports = [BASE, BASE + 1, BASE + 2, BASE + 3, BASE + 4, BASE + 5, BASE + 6, BASE + 7, CTL, BM, BM + 2, BM + 4];
+    const commands = [0x20, 0x24, 0x25, 0x29, 0x30, 0x35, 0x39, 0x40, 0x91, 0xa0, 0xa1, 0xc4, 0xc5, 0xc6, 0xc8, 0xca, 0xe7, 0xec, 0xef, 0x08];
+    for (let i = 0; i < 50000; i++) {
+      const port = ports[rnd(ports.length)];
+      switch (rnd(5)) {
+        case 0: io.in8(port); break;
+        case 1: io.out8(port, port === BASE + 7 ? commands[rnd(commands.length)] : rnd(256)); break;
+        case 2: io.in16(BASE); break;
+        case 3: io.out16(BASE, rnd(65536)); break;
+        default: io.out32(BM + 4, rnd(0x2000)); io.out8(BM, rnd(2) ? 0x09 : 0x01); break;
+      }
+    }
+    // Still a working disk afterwards.
+    io.out8(CTL, 0x04);
+    io.out8(CTL, 0x00);
+    io.out8(BM, 0);
+    setLba28(io, 3, 1);
+    io.out8(BASE + 7, 0x20);
+    expect(io.in8(BASE + 7)).toBe(0x58);
+  });
+});

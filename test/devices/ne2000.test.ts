@@ -295,3 +295,33 @@ describe('NE2000', () => {
     expect(receive(b.io)!.data.subarray(0, 300)).toEqual(frame(MAC, 300, 5));
   });
 });
+
+describe('NE2000 robustness', () => {
+  it('survives random register and data traffic without throwing', () => {
+    let seed = 0x13579bdf;
+    const rnd = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const { io, nic, backend } = setup();
+    for (let i = 0; i < 50000; i++) {
+      const off = rnd(0x20);
+      switch (rnd(4)) {
+        case 0: io.in8(BASE + off); break;
+        case 1: io.out8(BASE + off, rnd(256)); break;
+        case 2: io.out16(BASE + 0x10, rnd(65536)); break;
+        default:
+          backend.queue.push(new Uint8Array(rnd(1600)).map(() => rnd(256)));
+          nic.poll();
+      }
+    }
+    init(io);
+    const f = frame(MAC, 200, 3);
+    backend.queue.length = 0;
+    transmit(io, f);
+    nic.poll();
+    expect(receive(io)!.data).toEqual(f);
+  });
+});
