@@ -200,7 +200,8 @@ export class VgaRenderer {
     g.width = Math.min(g.kind === 'vga256' ? hChars * 4 : hChars * 8, MAX_WIDTH);
     g.height = Math.min(Math.floor(vde / g.repeat), MAX_HEIGHT);
     g.startQuad += (cr[8] >> 5) & 3;
-    g.pan = g.kind === 'vga256' ? 0 : d.ar[0x13] & 7;
+    // pixel panning: whole pixels; 256-colour pixels are two dots wide
+    g.pan = g.kind === 'vga256' ? (d.ar[0x13] >> 1) & 3 : d.ar[0x13] & 7;
     const planes = d.ar[0x12] & 0xf;
     const depth = g.kind === 'vga256' ? 8 : g.kind === 'cga' ? 2 : ((planes & 1) + ((planes >> 1) & 1) + ((planes >> 2) & 1) + (planes >> 3));
     g.mode = `${g.kind === 'cga' ? 'cga' : 'vga'} ${g.width}x${g.height}x${depth}`;
@@ -244,6 +245,10 @@ export class VgaRenderer {
     const vram = d.vram;
     const cr = d.cr;
     const cells = g.cols * g.rows;
+    // Horizontal pixel panning (9-dot: 8 means none, 0-7 shift 1-8 dots); redraw all when set.
+    const panReg = d.ar[0x13] & 0x0f;
+    const shift = (g.charWidth === 9 ? (panReg >= 8 ? 0 : panReg + 1) : panReg & 7) * g.dotDouble;
+    if (shift) full = true;
     if (this.textShadow.length !== cells) {
       this.textShadow = new Int32Array(cells);
       full = true;
@@ -312,6 +317,12 @@ export class VgaRenderer {
         this.rects.push({ x: minCol * cellW, y: row * g.charHeight, w: (maxCol - minCol + 1) * cellW, h: g.charHeight });
       }
     }
+    if (shift) {
+      for (let y = 0, o = 0; y < this.height; y++, o += stride) {
+        pix.copyWithin(o, o + shift, o + stride);
+        pix.fill(BLACK, o + stride - shift, o + stride);
+      }
+    }
   }
 
   private extractText(g: Geometry): string {
@@ -343,6 +354,8 @@ export class VgaRenderer {
 
   private renderGraphics(g: Geometry, full: boolean): void {
     const quadsPerRow = g.chars + (g.pan ? 1 : 0);
+    const panAfterSplit = this.dev.ar[0x10] & 0x20 ? 0 : g.pan; // pixel panning mode
+    let pan = g.pan;
     let rowAddr = g.startQuad;
     let rowScan = 0;
     let doublePhase = 0;
@@ -354,9 +367,9 @@ export class VgaRenderer {
         if (g.cmsBit >= 0) addr = (addr & ~(1 << g.cmsBit)) | ((rowScan & 1) << g.cmsBit);
         if (g.srsBit >= 0) addr = (addr & ~(1 << g.srsBit)) | (((rowScan >> 1) & 1) << g.srsBit);
         if (full || this.quadsDirty(addr, quadsPerRow, g.wrapQuads)) {
-          if (g.kind === 'vga256') this.row256(g, outRow, addr);
-          else if (g.kind === 'cga') this.rowCga(g, outRow, addr);
-          else this.rowPlanar(g, outRow, addr);
+          if (g.kind === 'vga256') this.row256(g, outRow, addr, pan);
+          else if (g.kind === 'cga') this.rowCga(g, outRow, addr, pan);
+          else this.rowPlanar(g, outRow, addr, pan);
           if (runStart < 0) runStart = outRow;
         } else if (runStart >= 0) {
           this.rects.push({ x: 0, y: runStart, w: this.width, h: outRow - runStart });
@@ -365,6 +378,7 @@ export class VgaRenderer {
         outRow++;
       }
       if (line === g.lineCompare) {
+        pan = panAfterSplit;
         rowAddr = 0;
         rowScan = 0;
         doublePhase = 0;
@@ -381,7 +395,7 @@ export class VgaRenderer {
     if (runStart >= 0) this.rects.push({ x: 0, y: runStart, w: this.width, h: outRow - runStart });
   }
 
-  private rowPlanar(g: Geometry, outRow: number, addr: number): void {
+  private rowPlanar(g: Geometry, outRow: number, addr: number, pan: number): void {
     const vram32 = this.dev.vram32;
     const pix = this.pix;
     const pal = this.palette16;
@@ -389,7 +403,7 @@ export class VgaRenderer {
     const width = this.width;
     const base = outRow * width;
     const wrap = g.wrapQuads;
-    let x = -g.pan;
+    let x = -pan;
     for (let q = 0; x < width; q++) {
       const v = vram32[(addr + q) % wrap];
       for (let bit = 7; bit >= 0; bit--, x++) {
@@ -400,7 +414,7 @@ export class VgaRenderer {
     }
   }
 
-  private rowCga(g: Geometry, outRow: number, addr: number): void {
+  private rowCga(g: Geometry, outRow: number, addr: number, pan: number): void {
     const vram32 = this.dev.vram32;
     const pix = this.pix;
     const pal = this.palette16;
@@ -408,7 +422,7 @@ export class VgaRenderer {
     const width = this.width;
     const base = outRow * width;
     const wrap = g.wrapQuads;
-    let x = -g.pan;
+    let x = -pan;
     for (let q = 0; x < width; q++) {
       const v = vram32[(addr + q) % wrap];
       // even bytes (plane 0, high bits from plane 2) then odd bytes (plane 1 / plane 3)
@@ -424,19 +438,27 @@ export class VgaRenderer {
     }
   }
 
-  private row256(g: Geometry, outRow: number, addr: number): void {
+  private row256(g: Geometry, outRow: number, addr: number, pan: number): void {
     const vram32 = this.dev.vram32;
     const pix = this.pix;
     const pal = this.palette256;
     const width = this.width;
     const wrap = g.wrapQuads;
-    let o = outRow * width;
-    for (let q = 0, x = 0; x < width; q++, x += 4) {
-      const v = vram32[(addr + q) % wrap];
-      pix[o++] = pal[v & 0xff];
-      pix[o++] = pal[(v >>> 8) & 0xff];
-      pix[o++] = pal[(v >>> 16) & 0xff];
-      pix[o++] = pal[v >>> 24];
+    const base = outRow * width;
+    if (pan === 0) {
+      let o = base;
+      for (let q = 0, x = 0; x < width; q++, x += 4) {
+        const v = vram32[(addr + q) % wrap];
+        pix[o++] = pal[v & 0xff];
+        pix[o++] = pal[(v >>> 8) & 0xff];
+        pix[o++] = pal[(v >>> 16) & 0xff];
+        pix[o++] = pal[v >>> 24];
+      }
+      return;
+    }
+    for (let x = 0; x < width; x++) {
+      const i = x + pan;
+      pix[base + x] = pal[(vram32[(addr + (i >> 2)) % wrap] >>> ((i & 3) << 3)) & 0xff];
     }
   }
 

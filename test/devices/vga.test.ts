@@ -139,6 +139,24 @@ describe('VGA text mode', () => {
     expect(rig.vga.updateScreen()).toEqual([]);
   });
 
+  it('pans text horizontally by the attribute pixel panning register', () => {
+    const rig = textRig();
+    rig.crtc(0x0a, 0x20);
+    putText(rig, 0, 0, [0x41, 0x42]);
+    rig.vga.updateScreen();
+    const before = [...Array(18).keys()].map((x) => rig.pixel(x, 5));
+    rig.in(0x3da);
+    rig.out(0x3c0, 0x33); // index 0x13 with palette source on
+    rig.out(0x3c0, 0x02); // 9-dot text: shift 3 dots
+    rig.vga.updateScreen();
+    expect([...Array(15).keys()].map((x) => rig.pixel(x, 5))).toEqual(before.slice(3));
+    rig.in(0x3da);
+    rig.out(0x3c0, 0x33);
+    rig.out(0x3c0, 0x08); // 8 means no shift
+    rig.vga.updateScreen();
+    expect([...Array(18).keys()].map((x) => rig.pixel(x, 5))).toEqual(before);
+  });
+
   it('honours the start address and a font change redraws everything', () => {
     const rig = textRig();
     putText(rig, 1, 0, [0x58, 0x59]);
@@ -281,6 +299,25 @@ describe('VGA graphics modes', () => {
     expect(rig.pixel(1, 0)).toBe(rgbaOf(63, 63, 63));
     expect(rig.pixel(0, 0)).toBe(BLACK);
     expect(rig.pixel(0, 100)).toBe(rgbaOf(63, 63, 63));
+  });
+
+  it('mode 13h: pixel panning in 2-dot steps, reset below the split in panning mode', () => {
+    const rig = makeRig();
+    setMode(rig, MODE_13);
+    rig.dac(1, 63, 63, 63);
+    rig.memory.write8(0xa0000 + 5, 1); // row 0, pixel 5
+    rig.crtc(0x07, 0x0f);
+    rig.crtc(0x09, 0x01);
+    rig.crtc(0x18, 199); // output rows 100+ show memory row 0 again
+    rig.in(0x3da);
+    rig.out(0x3c0, 0x33);
+    rig.out(0x3c0, 0x04); // 4 dots = 2 pixels
+    rig.out(0x3c0, 0x30);
+    rig.out(0x3c0, 0x61); // mode control with pixel panning mode (bit 5)
+    rig.vga.updateScreen();
+    expect(rig.pixel(3, 0)).toBe(rgbaOf(63, 63, 63));
+    expect(rig.pixel(5, 0)).toBe(BLACK);
+    expect(rig.pixel(5, 100)).toBe(rgbaOf(63, 63, 63)); // below the split: not panned
   });
 
   it('mode X: unchained 256-colour planes', () => {
