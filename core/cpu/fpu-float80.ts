@@ -239,6 +239,12 @@ export class Float80 {
       if (exp === eMin - 1) tiny = !this.carriesOut(sign, w0, w1, w2, st, prec);
       this.tiny = tiny;
       if (tiny && regDest && (this.masks & EXC_UE) === 0) {
+        if (exp + 0x6000 < eMin) {
+          // Too small even for the wrapped exponent (FSCALE): the hardware delivers a zero.
+          this.flags |= EXC_UE | EXC_PE;
+          this.oE = eMin; this.o0 = 0; this.o1 = 0;
+          return;
+        }
         this.flags |= EXC_UE;
         exp += 0x6000;
       } else {
@@ -282,9 +288,16 @@ export class Float80 {
       if (denormal && this.tiny) this.flags |= EXC_UE;
     }
     if (exp > eMax) {
-      if (regDest && (this.masks & EXC_OE) === 0 && exp - 0x6000 <= eMax) {
-        this.flags |= EXC_OE;
-        exp -= 0x6000;
+      if (regDest && (this.masks & EXC_OE) === 0) {
+        if (exp - 0x6000 <= eMax) {
+          this.flags |= EXC_OE;
+          exp -= 0x6000;
+        } else {
+          // Too large even for the wrapped exponent (FSCALE): infinity whatever the rounding.
+          this.flags |= EXC_OE | EXC_PE;
+          exp = eMax + 1; w0 = 0x80000000; w1 = 0;
+          this.roundedUp = true;
+        }
       } else {
         this.flags |= EXC_OE | EXC_PE;
         const toInf = this.rc === RC_NEAREST || (this.rc === RC_DOWN && sign !== 0) || (this.rc === RC_UP && sign === 0);

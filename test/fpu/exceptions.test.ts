@@ -172,6 +172,23 @@ describe('unmasked exceptions and their reporting', () => {
     expect(u.fpu.statusWord & 0x3f).toBe(0x10);
   });
 
+  it('FSCALE beyond even the wrapped range gives infinity or zero (unmasked OE/UE)', () => {
+    const r = makeRig();
+    fldcw(r, cwFor(3, 2, 0x37)); // OE unmasked, rounding up
+    fld80(r, { se: 0x4013, hi: 0x80000000, lo: 0 }); // ST(1) = 2^20
+    fld80(r, { se: 0xc063, hi: 0xa553e8b9, lo: 0 }); // ST(0) = -1.29 * 2^100
+    exec(r, 0xd9, 0xfd);
+    expect(hex80(st(r, 0))).toBe('ffff:8000000000000000');
+    expect(r.fpu.statusWord & 0x23f).toBe(0x228); // OE, PE, C1
+    const u = makeRig();
+    fldcw(u, cwFor(3, 0, 0x2f)); // UE unmasked
+    fld80(u, { se: 0xc013, hi: 0x80000000, lo: 0 }); // -2^20
+    fld80(u, { se: 0xc063, hi: 0xa553e8b9, lo: 0 });
+    exec(u, 0xd9, 0xfd);
+    expect(hex80(st(u, 0))).toBe('8000:0000000000000000');
+    expect(u.fpu.statusWord & 0x23f).toBe(0x30); // UE, PE
+  });
+
   it('a page fault in a memory operand leaves the FPU unchanged', () => {
     const r = makeRig();
     fld80(r, ONE);
