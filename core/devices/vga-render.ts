@@ -62,8 +62,8 @@ class Geometry {
 export class VgaRenderer {
   width = 0;
   height = 0;
-  rgba = new Uint8ClampedArray(0);
-  private pix = new Uint32Array(0);
+  rgba: Uint8ClampedArray<ArrayBufferLike> = new Uint8ClampedArray(0);
+  private pix: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
   private readonly g = new Geometry();
   private signature = '';
   private forceFull = true;
@@ -76,6 +76,7 @@ export class VgaRenderer {
   constructor(
     private readonly dev: VgaDevice,
     private readonly now?: () => number,
+    private readonly allocate?: (bytes: number) => Uint8ClampedArray,
   ) {}
 
   invalidate(): void {
@@ -126,8 +127,11 @@ export class VgaRenderer {
   private resize(width: number, height: number): void {
     this.width = width;
     this.height = height;
-    this.rgba = new Uint8ClampedArray(width * height * 4);
-    this.pix = new Uint32Array(this.rgba.buffer);
+    const bytes = width * height * 4;
+    const rgba = this.allocate?.(bytes) ?? new Uint8ClampedArray(bytes);
+    if (rgba.length !== bytes || rgba.byteOffset % 4 !== 0) throw new Error('vga: framebuffer allocator returned a wrong-sized or unaligned buffer');
+    this.rgba = rgba;
+    this.pix = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
     this.textShadow = new Int32Array(0);
   }
 

@@ -85,6 +85,11 @@ export interface VgaOptions {
   lfbBase?: number;
   /** Milliseconds (virtual or wall time) for cursor/attribute blink; default: one frame per updateScreen(). */
   now?: () => number;
+  /**
+   * Framebuffer storage for a new screen size (e.g. a SharedArrayBuffer view the UI reads
+   * directly); must return exactly `bytes` bytes, 4-byte aligned. Default: a fresh array.
+   */
+  allocateFramebuffer?: (bytes: number) => Uint8ClampedArray;
 }
 
 /** Static PCI identity for the board's PCI bus (config space header type 0). */
@@ -242,7 +247,7 @@ export class VgaDevice implements Stateful {
         { index: 2, size: VGA_MMIO_BAR_SIZE, kind: 'memory', prefetchable: false, purpose: 'VGA/DISPI registers' },
       ],
     };
-    this.renderer = new VgaRenderer(this, options.now);
+    this.renderer = new VgaRenderer(this, options.now, options.allocateFramebuffer);
     this.reset();
   }
 

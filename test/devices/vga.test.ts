@@ -643,6 +643,22 @@ describe('Bochs VBE', () => {
     expect(rig.memory.read16(bar + 0x500)).toBe(0xffff);
   });
 
+  it('renders into framebuffers from the host allocator when one is given', () => {
+    const buffers: Uint8ClampedArray[] = [];
+    const rig = makeRig({ allocateFramebuffer: (bytes) => { const b = new Uint8ClampedArray(new SharedArrayBuffer(bytes)); buffers.push(b); return b; } });
+    rig.dispi(1, 320);
+    rig.dispi(2, 200);
+    rig.dispi(3, 32);
+    rig.dispi(4, 0x41);
+    rig.out(0x3c0, 0x20);
+    rig.memory.write32(0xe0000000 + 4 * 7, 0x00332211);
+    rig.vga.updateScreen();
+    const s = rig.vga.screen();
+    expect(s.rgba).toBe(buffers[buffers.length - 1]);
+    expect(s.rgba.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(rig.pixel(7, 0)).toBe(0x332211ff);
+  });
+
   it('clamps unsupported values the way QEMU does', () => {
     const rig = makeRig({ vramBytes: 1 << 20 });
     rig.dispi(1, 1283);
