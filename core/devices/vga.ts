@@ -12,6 +12,12 @@
 //   Chipset code that maps RAM over 0xA0000-0xBFFFF (SMRAM) calls vga.mapLegacyWindow() to
 //   give the window back.
 //   Host: vga.updateScreen() and vga.screen() implement Machine.updateScreen()/screen().
+//   Options: `now` (ms, e.g. () => clock.now() / 1e6) paces cursor/attribute blink; without it
+//   each updateScreen() call counts as one 60 Hz frame. `allocateFramebuffer` lets the host
+//   supply the RGBA storage (SharedArrayBuffer views).
+//   Port decoding is strict like QEMU: 3B4/3B5/3BA only in mono, 3D4/3D5/3DA only in colour
+//   (misc bit 0). SeaBIOS's VGA BIOS programs mode 7 through the wrong ports for that, so mode 7
+//   comes out blank here exactly as on QEMU's std-vga.
 //   State: vga is Stateful (section "vga"); VRAM is a declared u8[] field.
 //   VGA BIOS: the board loads SeaBIOS's vgabios-stdvga.bin at 0xC0000 (MachineConfig.vgaRom);
 //   it programs these registers exactly as on QEMU's std-vga.
