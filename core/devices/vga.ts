@@ -16,8 +16,8 @@
 //   each updateScreen() call counts as one 60 Hz frame. `allocateFramebuffer` lets the host
 //   supply the RGBA storage (SharedArrayBuffer views).
 //   Port decoding is strict like QEMU: 3B4/3B5/3BA only in mono, 3D4/3D5/3DA only in colour
-//   (misc bit 0). SeaBIOS's VGA BIOS programs mode 7 through the wrong ports for that, so mode 7
-//   comes out blank here exactly as on QEMU's std-vga.
+//   (misc bit 0). SeaBIOS's VGA BIOS writes part of mode 7's set-up through the colour ports
+//   after switching to mono, so mode 7 does not come up properly here (QEMU decodes the same way).
 //   State: vga is Stateful (section "vga"); VRAM is a declared u8[] field.
 //   VGA BIOS: the board loads SeaBIOS's vgabios-stdvga.bin at 0xC0000 (MachineConfig.vgaRom);
 //   it programs these registers exactly as on QEMU's std-vga.
