@@ -498,16 +498,37 @@ export class Float80 {
     let w1 = (p5 * 65536 + p4) >>> 0;
     let w2 = (p3 * 65536 + p2) >>> 0;
     const w3 = (p1 * 65536 + p0) >>> 0;
-    let st = w3 !== 0 ? 1 : 0;
+    const extra = this.stickyOperand ? 1 : 0;
+    let st = w3 !== 0 ? 1 : extra;
     if ((w0 & 0x80000000) !== 0) {
       exp += 1;
     } else {
       w0 = ((w0 << 1) | (w1 >>> 31)) >>> 0;
       w1 = ((w1 << 1) | (w2 >>> 31)) >>> 0;
       w2 = ((w2 << 1) | (w3 >>> 31)) >>> 0;
-      st = (w3 & 0x7fffffff) !== 0 ? 1 : 0;
+      st = (w3 & 0x7fffffff) !== 0 ? 1 : extra;
     }
     this.roundExtended(sign, exp, w0, w1, w2, st, this.pc);
+  }
+
+  /**
+   * Set while multiplying by a truncated irrational constant (or an approximation known to
+   * be inexact): the true product is a little larger in magnitude than the computed one.
+   */
+  stickyOperand = false;
+
+  /**
+   * Round |x| - tiny (towardZero) or |x| + tiny to the precision control: the result of a
+   * function that is just below or above its argument (sin x, tan x for tiny x; atan y/x).
+   */
+  roundNudged(se: number, hi: number, lo: number, towardZero: boolean): void {
+    this.unpack(se, hi, lo);
+    let w0 = this.u0, w1 = this.u1, w2 = 0;
+    if (towardZero) {
+      w2 = 0xffffffff;
+      if (w1 === 0) { w1 = 0xffffffff; w0 -= 1; } else w1 -= 1;
+    }
+    this.normalizeRound(this.uS, this.uE, w0 >>> 0, w1 >>> 0, w2, 1, this.pc);
   }
 
   /** a / b. */

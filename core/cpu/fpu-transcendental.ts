@@ -6,7 +6,7 @@
 // bits), not to the 64 bits of the real unit. See FPU-NOTES.md.
 
 import {
-  BIAS, CLS_DENORMAL, CLS_INF, CLS_UNSUPPORTED, CLS_ZERO, EXC_DE, EXC_PE, EXC_UE, EXC_ZE,
+  BIAS, CLS_DENORMAL, CLS_INF, CLS_UNSUPPORTED, CLS_ZERO, EXC_DE, EXC_PE, EXC_ZE,
   Float80, RC_NEAREST, classify, isNaNClass,
 } from './fpu-float80.js';
 
@@ -23,10 +23,18 @@ export const OP_FPATAN = 8;
 // 96-bit significands of constants (irrational: a sticky bit below) with their exponents.
 const PI_W = [0xc90fdaa2, 0x2168c234, 0xc4c6628b] as const;
 const PI3_4_W = [0x96cbe3f9, 0x990e91a7, 0x9394c9e8] as const;
-/** log2(e) rounded to nearest 64 bits. */
-const L2E_HI = 0xb8aa3b29, L2E_LO = 0x5c17f0bc;
-/** ln(2) rounded to nearest 64 bits. */
-const LN2_HI = 0xb17217f7, LN2_LO = 0xd1cf79ac;
+/** The x87's own 66-bit pi (C90FDAA2 2168C234 C), used for argument reduction like the hardware. */
+const PI66_W = [0xc90fdaa2, 0x2168c234, 0xc0000000] as const;
+/** log2(e) and ln(2) truncated to 64 bits (multiplied with a sticky bit: they are irrational). */
+const L2E_HI = 0xb8aa3b29, L2E_LO = 0x5c17f0bb;
+const LN2_HI = 0xb17217f7, LN2_LO = 0xd1cf79ab;
+
+/** Multiply by a truncated irrational factor: the exact product is a little larger. */
+function mulInexact(f: Float80, ase: number, ahi: number, alo: number, bse: number, bhi: number, blo: number): void {
+  f.stickyOperand = true;
+  f.mul(ase, ahi, alo, bse, bhi, blo);
+  f.stickyOperand = false;
+}
 
 /** Exponent (unbiased) below which sin(x) = tan(x) = x and cos(x) = 1 at 64 bits. */
 const TINY_EXP = -33;
@@ -61,7 +69,7 @@ export function unary(f: Float80, op: number, se: number, hi: number, lo: number
     if (c === CLS_ZERO) { f.setResult(se, 0, 0); return false; }
     if (c === CLS_INF) { if (sign) f.setResult(0xbfff, 0x80000000, 0); else f.setInf(0); return false; }
     if (c === CLS_DENORMAL) f.flags |= EXC_DE;
-    if (unbiasedExp(se) < -60) { f.mul(se, hi, lo, 0x3ffe, LN2_HI, LN2_LO); return false; }
+    if ((se & 0x7fff) === 0 || unbiasedExp(se) < -60) { mulInexact(f, se, hi, lo, 0x3ffe, LN2_HI, LN2_LO); return false; }
     numberResult(f, Math.expm1(f.toNumber(se, hi, lo) * Math.LN2));
     return false;
   }
@@ -75,17 +83,9 @@ export function unary(f: Float80, op: number, se: number, hi: number, lo: number
   }
   if (c === CLS_DENORMAL) f.flags |= EXC_DE;
   if ((se & 0x7fff) === 0 || unbiasedExp(se) < TINY_EXP) {
-    if (op === OP_FCOS) {
-      f.setResult(0x3fff, 0x80000000, 0);
-      // cos(x) < 1: rounding down or toward zero gives the largest value below 1.
-      if (f.rc !== RC_NEAREST && f.rc !== 2) f.setResult(0x3ffe, 0xffffffff, 0xffffffff);
-      f.roundResultToPrecision();
-    } else {
-      f.setResult(se, hi, lo);
-      f.roundResultToPrecision();
-      if (c === CLS_DENORMAL) f.flags |= EXC_UE;
-    }
-    f.flags |= EXC_PE;
+    // sin x is just below x, tan x just above, cos x just below 1 (in magnitude).
+    if (op === OP_FCOS) f.roundNudged(0x3fff, 0x80000000, 0, true);
+    else f.roundNudged(se, hi, lo, op === OP_FSIN);
     return false;
   }
   const x = reduceQuarterPi(f, se, hi, lo);
@@ -105,8 +105,9 @@ let reducedQuadrant = 0;
 
 /**
  * x = k * pi/2 + r with |r| <= pi/4 (about): returns r as a double and sets the quadrant
- * k mod 4. The reduction is done in extended precision against a 96-bit pi/2 (three 32-bit
- * pieces, exact products for |k| < 2^32), so large arguments keep their accuracy.
+ * k mod 4. The reduction is done in extended precision against the x87's 66-bit pi (three
+ * 32-bit pieces, exact products for |k| < 2^32), so results near multiples of pi match the
+ * hardware (tan of FLDPI's value is 2^-64, as on a real unit).
  */
 function reduceQuarterPi(f: Float80, se: number, hi: number, lo: number): number {
   const xd = f.toNumber(se, hi, lo);
@@ -125,7 +126,8 @@ function reduceQuarterPi(f: Float80, se: number, hi: number, lo: number): number
   let rSE = se, rHi = hi, rLo = lo;
   for (let piece = 0; piece < 3; piece++) {
     // k * piece: k has <= 32 bits and the piece 32 bits, so the product is exact.
-    f.fromUnsigned64(0, 0, PI_W[piece]!);
+    f.fromUnsigned64(0, 0, PI66_W[piece]!);
+    if (f.rSE === 0) continue;
     const pSE = (f.rSE & 0x7fff) - 31 - 32 * piece; // word * 2^-(31 + 32 * piece) of pi/2
     f.setResult(pSE, f.rHi, f.rLo);
     const tSE = f.rSE, tHi = f.rHi, tLo = f.rLo;
@@ -148,14 +150,16 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
   const cx = classify(xse, xhi, xlo);
   if (cx === CLS_UNSUPPORTED || cy === CLS_UNSUPPORTED) { f.invalid(); return; }
   if (isNaNClass(cx) || isNaNClass(cy)) { f.propagateNaN2(xse, xhi, xlo, cx, yse, yhi, ylo, cy); return; }
-  if (cx === CLS_DENORMAL || cy === CLS_DENORMAL) f.flags |= EXC_DE;
   const sx = xse >>> 15;
+  // Domain errors come before the denormal-operand exception.
+  if (op === OP_FYL2X && sx && cx !== CLS_ZERO) { f.invalid(); return; }
+  if (cx === CLS_DENORMAL || cy === CLS_DENORMAL) f.flags |= EXC_DE;
   if (op === OP_FPATAN) { fpatan(f, yse, yhi, ylo, cy, xse, xhi, xlo, cx); return; }
   // L = log2(x) or log2(1 + x) into (lSE, lHi, lLo), then y * L with the engine's rules.
   const yFiniteNonZero = cy !== CLS_ZERO && cy !== CLS_INF;
   let lSE: number, lHi: number, lLo: number;
+  let approx = false;
   if (op === OP_FYL2X) {
-    if (sx && cx !== CLS_ZERO) { f.invalid(); return; }
     if (cx === CLS_ZERO) {
       if (yFiniteNonZero) f.flags |= EXC_ZE;
       lSE = 0xffff; lHi = 0x80000000; lLo = 0; // -inf
@@ -163,6 +167,9 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
       lSE = 0x7fff; lHi = 0x80000000; lLo = 0;
     } else if ((xse & 0x7fff) === BIAS && xhi === 0x80000000 && xlo === 0) {
       lSE = 0; lHi = 0; lLo = 0; // log2(1) = +0
+    } else if (xhi === 0x80000000 && xlo === 0) {
+      f.fromInt32(unbiasedExp(xse)); // a power of two: the logarithm is an exact integer
+      lSE = f.rSE; lHi = f.rHi; lLo = f.rLo;
     } else {
       const e = unbiasedExp(xse);
       let l: number;
@@ -178,7 +185,7 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
       }
       f.fromNumberExact(l);
       lSE = f.rSE; lHi = f.rHi; lLo = f.rLo;
-      f.flags |= EXC_PE;
+      approx = true;
     }
   } else {
     if (cx === CLS_ZERO) {
@@ -190,10 +197,11 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
       // log2(1 + x) = x * log2(e) to 64 bits.
       const saveRc = f.rc, savePc = f.pc;
       f.rc = RC_NEAREST; f.pc = 64;
-      f.mul(xse, xhi, xlo, 0x3fff, L2E_HI, L2E_LO);
-      f.rc = saveRc; f.pc = savePc;
+      const saveFlags = f.flags;
+      mulInexact(f, xse, xhi, xlo, 0x3fff, L2E_HI, L2E_LO);
+      f.rc = saveRc; f.pc = savePc; f.flags = saveFlags;
       lSE = f.rSE; lHi = f.rHi; lLo = f.rLo;
-      f.flags |= EXC_PE;
+      approx = true;
     } else {
       const xd = f.toNumber(xse, xhi, xlo);
       if (xd < -1) { f.invalid(); return; }
@@ -203,19 +211,21 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
       } else {
         f.fromNumberExact(Math.log1p(xd) / Math.LN2);
         lSE = f.rSE; lHi = f.rHi; lLo = f.rLo;
-        f.flags |= EXC_PE;
+        approx = true;
       }
     }
   }
+  // An approximated logarithm is irrational: the product is inexact (PE, UE as due).
+  f.stickyOperand = approx;
   f.mul(yse, yhi, ylo, lSE, lHi, lLo);
+  f.stickyOperand = false;
 }
 
 /** log2 of a finite positive value whose double conversion over/underflows. */
 function log2Wide(f: Float80, se: number, hi: number, lo: number): number {
-  // value = significand * 2^e with the significand in [1, 2)
-  const e = unbiasedExp(se === 0 ? 1 : se);
-  const m = f.toNumber(BIAS, hi, lo); // J may be clear for denormals: normalize via log
-  return e + Math.log2(m === 0 ? Number.MIN_VALUE : m);
+  // value = m * 2^e with the normalized significand m in [1, 2)
+  const m = f.toNumber(BIAS, normHi(hi, lo), normLo(hi, lo));
+  return effectiveExp(se, hi, lo) + Math.log2(m);
 }
 
 function fpatan(f: Float80, yse: number, yhi: number, ylo: number, cy: number, xse: number, xhi: number, xlo: number, cx: number): void {
@@ -241,13 +251,16 @@ function fpatan(f: Float80, yse: number, yhi: number, ylo: number, cy: number, x
     else constantResult(f, sy, BIAS + 1, PI_W);
     return;
   }
-  const ey = effectiveExp(yse, yhi), ex = effectiveExp(xse, xhi);
+  const ey = effectiveExp(yse, yhi, ylo), ex = effectiveExp(xse, xhi, xlo);
   if (ey - ex > 200) { constantResult(f, sy, BIAS, PI_W); return; } // |y| >> |x|: +-pi/2
   if (ex - ey > 200) {
     if (sx === 0) {
-      // atan(y/x) = y/x to far beyond 64 bits.
+      // atan(y/x) is y/x minus far less than an ulp: an exact quotient rounds as just below.
+      const saveFlags = f.flags;
+      f.flags = 0;
       f.div(yse, yhi, ylo, xse, xhi, xlo);
-      f.flags |= EXC_PE;
+      if ((f.flags & EXC_PE) === 0) { f.flags = 0; f.roundNudged(f.rSE, f.rHi, f.rLo, true); }
+      f.flags |= saveFlags;
     } else {
       constantResult(f, sy, BIAS + 1, PI_W);
     }
@@ -261,9 +274,9 @@ function fpatan(f: Float80, yse: number, yhi: number, ylo: number, cy: number, x
 }
 
 /** Unbiased exponent of a finite non-zero value as if normalized. */
-function effectiveExp(se: number, hi: number): number {
+function effectiveExp(se: number, hi: number, lo: number): number {
   let e = (se & 0x7fff) || 1;
-  if ((hi & 0x80000000) === 0) e -= hi !== 0 ? Math.clz32(hi) : 32; // approximate for tiny lo-only
+  if ((hi & 0x80000000) === 0) e -= hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
   return e - BIAS;
 }
 

@@ -1209,7 +1209,11 @@ export class Fpu implements FpuUnit, Stateful {
     else if (ca === CLS_INF || cb === CLS_ZERO) f.invalid();
     else {
       if (ca === CLS_DENORMAL || cb === CLS_DENORMAL) f.flags |= EXC_DE;
-      if (cb === CLS_INF || ca === CLS_ZERO) f.setResult(this.aSE, this.aHi, this.aLo);
+      if (cb === CLS_INF || ca === CLS_ZERO) {
+        // The dividend comes back unchanged, a pseudo-denormal in its normal encoding.
+        const pseudo = (this.aSE & 0x7fff) === 0 && (this.aHi & 0x80000000) !== 0;
+        f.setResult(pseudo ? this.aSE | 1 : this.aSE, this.aHi, this.aLo);
+      }
       else { f.remainder(this.aSE, this.aHi, this.aLo, this.bSE, this.bHi, this.bLo, nearest); special = false; }
     }
     const fl = f.flags;

@@ -241,6 +241,28 @@ describe('transcendental instructions', () => {
     exec(l, 0xd9, 0xfe);
     // sin(2^40) = 0.6196294934... (exact to 10 digits)
     expect(Math.abs(toDouble(st(l, 0)) - Math.sin(2 ** 40))).toBeLessThan(1e-9);
+    // Values checked on a host x87: the reduction uses the unit's 66-bit pi, so sin/tan of
+    // FLDPI's value are exactly -2^-64 / 2^-64 there.
+    const p = makeRig();
+    exec(p, 0xd9, 0xeb); // FLDPI
+    exec(p, 0xd9, 0xfe); // FSIN
+    expect(hex80(st(p, 0))).toBe('bfbf:8000000000000000');
+    // Tiny arguments: sin x rounds to x from below (C1=1 under round-to-nearest), cos x to 1.
+    const t = makeRig();
+    fld80(t, { se: 0x3fbf, hi: 0x80000000, lo: 0 });
+    exec(t, 0xd9, 0xfe);
+    expect(hex80(st(t, 0))).toBe('3fbf:8000000000000000');
+    expect(t.fpu.statusWord & (C1 | SW_PE)).toBe(C1 | SW_PE);
+    fldcw(t, cwFor(3, 3));
+    exec(t, 0xd9, 0xfe); // toward zero: the value below
+    expect(hex80(st(t, 0))).toBe('3fbe:ffffffffffffffff');
+    // FYL2X of a power of two is exact: 3 * log2(2^-20) = -60.
+    const y = makeRig();
+    fld80(y, { se: 0x4000, hi: 0xc0000000, lo: 0 });
+    fld80(y, { se: 0x3fff - 20, hi: 0x80000000, lo: 0 });
+    exec(y, 0xd9, 0xf1);
+    expect(hex80(st(y, 0))).toBe('c004:f000000000000000');
+    expect(y.fpu.statusWord & SW_PE).toBe(0);
     // FPATAN special cases are the rounded constants.
     const a = makeRig();
     fld80(a, ONE); fld80(a, { se: 0, hi: 0, lo: 0 });
