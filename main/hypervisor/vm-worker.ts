@@ -3,6 +3,7 @@
 // between slices. A guest that never yields (a CPU bug, a runaway loop inside run()) stops
 // answering pings; the host then terminates this thread without harming anything else.
 
+import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DirtyRect, Machine, RunStop } from '../../core/board/machine.js';
 import type { HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
@@ -66,6 +67,13 @@ function fatal(message: string): void {
   setImmediate(() => process.exit(1));
 }
 
+/** Image files the guest may write to: floppies and hard disks (CD-ROMs are read-only media). */
+function writableImagePaths(settings: WorkerInit['settings']): string[] {
+  const paths = [settings.floppyA, settings.floppyB];
+  for (const drive of Object.values(settings.ide ?? {})) if (drive?.kind === 'disk') paths.push(drive.path);
+  return paths.filter((p): p is string => typeof p === 'string' && p !== '');
+}
+
 type BuildMachine = (settings: unknown, opts: unknown) => Machine | Promise<Machine>;
 
 /** buildMachine from the machine module, or null after reporting why there is none. */
@@ -93,12 +101,30 @@ async function loadBuildMachine(): Promise<BuildMachine | null> {
 async function start(): Promise<void> {
   const build = await loadBuildMachine();
   if (!build) return;
+  const buildWith = (writable: boolean) => build(init.settings, {
+    dataDir: init.dataDir,
+    writable,
+    deterministic: false,
+    log: machineLog,
+  });
+  // A file whose permissions say read-only stays unwritten even when we could (running as root).
+  const readOnlyFiles = writableImagePaths(init.settings).filter((p) => {
+    try { return (statSync(p).mode & 0o222) === 0; } catch { return false; }
+  });
   try {
-    machine = await build(init.settings, {
-      dataDir: init.dataDir,
-      deterministic: false,
-      log: machineLog,
-    });
+    if (readOnlyFiles.length > 0) {
+      machine = await buildWith(false);
+      log('warn', `read-only image ${readOnlyFiles.join(', ')}: the guest's writes are discarded at power off`);
+    } else {
+      try {
+        machine = await buildWith(true);
+      } catch (err) {
+        // The file could not be opened for writing: run with the guest's writes kept in memory.
+        if (!/EACCES|EROFS|EPERM/.test(String((err as Error)?.message))) throw err;
+        machine = await buildWith(false);
+        log('warn', `an image is read-only (${(err as Error).message}); the guest's writes to it are discarded at power off`);
+      }
+    }
   } catch (err) {
     fatal(`the machine could not be built: ${(err as Error)?.message ?? String(err)}`);
     return;
@@ -243,11 +269,32 @@ function powerOff(reason: string): void {
   if (state === 'off') return;
   state = 'off';
   if (machine) sendStatus(performance.now());
-  const closable = machine as unknown as { close?: () => void } | null;
-  try { closable?.close?.(); } catch (err) { log('warn', `closing the machine: ${(err as Error).message}`); }
+  flushImages(true);
   post({ type: 'state', state: 'off', reason });
   setImmediate(() => process.exit(0));
 }
+
+/** Make the machine's images durable (pause, power off); `close` also closes them. */
+function flushImages(close: boolean): void {
+  const m = machine as (Machine & {
+    close?: () => void;
+    config?: { floppy?: (BlockDeviceLike | null)[]; ide?: ({ device: BlockDeviceLike | null } | null)[] };
+  }) | null;
+  if (!m) return;
+  try {
+    if (close && typeof m.close === 'function') { m.close(); return; }
+    const devices = [...(m.config?.floppy ?? []), ...(m.config?.ide ?? []).map((a) => a?.device ?? null)];
+    for (const d of devices) {
+      if (!d) continue;
+      d.flush?.();
+      if (close) d.close?.();
+    }
+  } catch (err) {
+    log('warn', `flushing the machine's images: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+interface BlockDeviceLike { flush?: () => void; close?: () => void }
 
 port.on('message', (msg: HostToWorker) => {
   try {
@@ -282,6 +329,7 @@ function handle(msg: HostToWorker): void {
     case 'pause':
       if (state !== 'running') return reply(msg.seq, undefined, `cannot pause in state ${state}`);
       state = 'paused';
+      flushImages(false);
       sendStatus(performance.now());
       post({ type: 'state', state: 'paused' });
       return reply(msg.seq, true);

@@ -165,6 +165,14 @@ test('a machine that logs without end is rate-limited, with a count of what was 
   expect(lines.length).toBeLessThanOrEqual(150);
 });
 
+test('an image that cannot be opened for writing runs with writes kept in memory, and says so', async () => {
+  const { hv, events } = makeHypervisor();
+  const st = await hv.powerOn('vm-ro', settings('ro', 'fake:read-only-image'));
+  expect(st.state).toBe('running');
+  const warning = events.find((e) => e.type === 'log' && e.id === 'vm-ro' && e.level === 'warn');
+  expect(warning?.type === 'log' && warning.message).toMatch(/EACCES.*discarded at power off/);
+});
+
 describe('isolation', () => {
   test('a VM whose machine throws is crashed; another VM keeps running', async () => {
     const { hv, events } = makeHypervisor();
