@@ -10,9 +10,9 @@ import { CR0_PE, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../../co
 export const GDT = 0x1000;
 export const IDT = 0x2000;
 export const TSS_A = 0x3000; // the task the tests start in (32-bit TSS with an I/O bitmap)
-export const TSS_B = 0x3800; // a second 32-bit task
-export const TSS_C = 0x3c00; // a 16-bit task
-export const LDT = 0x4000;
+export const TSS_B = 0x6000; // a second 32-bit task
+export const TSS_C = 0x6400; // a 16-bit task
+export const LDT = 0x6800;
 export const RING0_STACK = 0x9000; // ESP0 of TSS_A
 export const RING3_STACK = 0x8000;
 export const TASKB_STACK = 0xa000;
