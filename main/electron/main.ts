@@ -24,6 +24,8 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 /** dist/main/electron → dist/renderer and dist/preload. */
 const RENDERER_DIR = normalize(join(here, '..', '..', 'renderer'));
 const PRELOAD = join(here, '..', '..', 'preload', 'preload.cjs');
+/** The window icon (Linux and Windows; macOS takes the bundle's). */
+const ICON = join(here, '..', '..', '..', 'resources', 'icons', 'icon.png');
 
 function dataDirOption(argv: string[]): string | null {
   const i = argv.indexOf('--data-dir');
@@ -137,6 +139,7 @@ if (!app.requestSingleInstanceLock()) {
       minWidth: MIN_WINDOW_SIZE.width,
       minHeight: MIN_WINDOW_SIZE.height,
       title: 'Perseus Workstation',
+      icon: ICON,
       show: false,
       backgroundColor: '#1e1e1e',
       webPreferences: {
