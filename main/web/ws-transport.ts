@@ -15,6 +15,16 @@ import { encodeScreenFrame, errorToWire } from '../../core/api/wire.js';
 /** Above this much unsent data a client is too slow for screen updates; it gets a full frame later. */
 const SCREEN_BACKLOG_BYTES = 8 * 1024 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
+/** A connection that does not answer a ping within this time is dead (a sleeping laptop). */
+const KEEPALIVE_MS = 30_000;
+
+/** One encoding of a screen update, shared by every connection that sends it. */
+const encodedScreens = new WeakMap<object, Uint8Array>();
+function encodedScreen(update: Extract<ApiEvent, { type: 'screen' }>['update']): Uint8Array {
+  let bytes = encodedScreens.get(update);
+  if (!bytes) encodedScreens.set(update, (bytes = encodeScreenFrame(update)));
+  return bytes;
+}
 
 /** Constant-time token comparison. */
 export function tokenMatches(expected: string, given: unknown): boolean {
@@ -38,8 +48,18 @@ export function serveWsConnection(ws: WebSocket, opts: WsConnectionOptions): voi
   const helloTimer = setTimeout(() => ws.close(WS_CLOSE_UNAUTHORIZED, 'no hello'), HELLO_TIMEOUT_MS);
   helloTimer.unref?.();
 
+  let alive = true;
+  ws.on('pong', () => { alive = true; });
+  const keepalive = setInterval(() => {
+    if (!alive) { ws.terminate(); return; }
+    alive = false;
+    try { ws.ping(); } catch { /* closing */ }
+  }, KEEPALIVE_MS);
+  keepalive.unref?.();
+
   ws.on('close', () => {
     clearTimeout(helloTimer);
+    clearInterval(keepalive);
     unsubscribe?.();
     unsubscribe = null;
   });
@@ -54,7 +74,7 @@ export function serveWsConnection(ws: WebSocket, opts: WsConnectionOptions): voi
     if (event.type !== 'screen') { sendJson({ kind: 'event', event }); return; }
     const id = event.update.id;
     if (ws.bufferedAmount > SCREEN_BACKLOG_BYTES) { staleScreens.add(id); return; }
-    ws.send(encodeScreenFrame(event.update));
+    ws.send(encodedScreen(event.update));
     if (staleScreens.size > 0) {
       // The client missed updates while it was slow: ask for whole frames now that it keeps up.
       for (const stale of staleScreens) void opts.service.handle('requestFullFrame', { id: stale }).catch(() => undefined);
