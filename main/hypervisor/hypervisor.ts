@@ -158,7 +158,10 @@ export class Hypervisor {
   /** Start a VM; resolves once it runs, or with state 'crashed' and the error when it cannot. */
   async powerOn(id: string, settings: VmSettings): Promise<VmStatus> {
     const existing = this.vms.get(id);
-    if (existing) throw new ApiError('bad-state', `the VM is already ${existing.state}`);
+    // A crashed VM's worker may still be ending: wait for it, then start afresh.
+    if (existing?.state === 'crashed') await existing.exited;
+    const current = this.vms.get(id);
+    if (current) throw new ApiError('bad-state', `the VM is already ${current.state}`);
     const init: WorkerInit = {
       id,
       settings,

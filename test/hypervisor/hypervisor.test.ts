@@ -193,7 +193,11 @@ describe('isolation', () => {
     expect(hv.status('vm-good').state).toBe('running');
     expect(JSON.parse(await hv.screenText('vm-good')).mode).toBe('idle');
 
-    // A crashed VM can be powered on again.
+    // A crashed VM can be powered on again at once.
+    expect((await hv.powerOn('vm-throw', settings('throw'))).state).toBe('running');
+    await hv.powerOff('vm-throw');
+    await hv.powerOn('vm-throw', settings('throw', 'fake:throw-on-run'));
+    await until('second crash', () => hv.status('vm-throw').state === 'crashed');
     expect((await hv.powerOn('vm-throw', settings('throw'))).state).toBe('running');
   });
 
