@@ -142,7 +142,7 @@ export function protectedMode(m: Machine, eip: number): void {
   for (let i = 0; i < 0x2000; i++) m.mem.write8(TSS_A + IO_BITMAP_OFFSET + i, 0xff);
   m.mem.write8(TSS_A + IO_BITMAP_OFFSET + 0x2000, 0xff);
   cpu.gdtrBase = GDT;
-  cpu.gdtrLimit = 0x7f;
+  cpu.gdtrLimit = 0xff;
   cpu.idtrBase = IDT;
   cpu.idtrLimit = 0x7ff;
   cpu.cr0 |= CR0_PE;
