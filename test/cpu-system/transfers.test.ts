@@ -3,10 +3,10 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('../../core/cpu/sysops.js', async () => await import('../../core/cpu/system/index.js'));
 
-import { SEG_CS, SEG_DS, SEG_ES, SEG_SS } from '../../core/cpu/system/constants.js';
+import { SEG_CS, SEG_DS, SEG_ES } from '../../core/cpu/system/constants.js';
 import {
-  CALLGATE_SEL, CODE0, CODE1, CODE16_0, CODE3, DATA0, DATA1, DATA3, RING0_STACK, RING3_STACK, TASKB_STACK,
-  TASKGATE_SEL, TSSA_SEL, TSSB_SEL, TSSC_SEL, TSS_A, TSS_B, TSS_C, type Machine, code, enterRing3, gate,
+  CALLGATE_SEL, CODE0, CODE1, CODE16_0, CODE3, DATA0, DATA1, RING0_STACK, RING3_STACK, TASKB_STACK,
+  TSSA_SEL, TSSB_SEL, TSSC_SEL, TSS_A, TSS_B, TSS_C, type Machine, code, enterRing3, gate,
   gdtAccess, newMachine, protectedMode, r32, runToHalt, setGdt, setIdt, tss32,
 } from './harness.js';
 
@@ -118,6 +118,45 @@ describe('call gates', () => {
     expect(m.cpu.regs[0] & 0xffff).toBe(DATA1);
     expect(m.cpu.regs[3]).toBe(0x7000 - 16);
     expect(m.cpu.regs[1] & 0xffff).toBe((CODE1 & 0xfffc) | 1);
+  });
+});
+
+describe('IRET privilege rules', () => {
+  it('IRET at CPL 3 cannot change IOPL, nor IF when CPL > IOPL', () => {
+    code(m, USER, [
+      0x68, 0x02, 0x32, 0x00, 0x00, // push 0x3202 (IOPL 3, IF)
+      0x6a, 0x1b, //                   push CODE3
+      0x68, 0x0d, 0x00, 0x02, 0x00, // push USER+13
+      0xcf, //                         iretd
+      0x9c, //                         pushfd
+      0x58, //                         pop eax
+      0xcd, 0x41, //                   int 0x41
+    ]);
+    enterRing3(m, USER, 0x2);
+    runToHalt(m);
+    expect(m.cpu.eip).toBe(EXIT + 1);
+    expect(m.cpu.regs[0] & 0x3200).toBe(0);
+  });
+
+  it('IRET at CPL 0 loads IOPL and IF', () => {
+    code(m, 0x31000, [
+      0x68, 0x02, 0x32, 0x00, 0x00, // push 0x3202
+      0x6a, 0x08, //                   push CODE0
+      0x68, 0x0d, 0x10, 0x03, 0x00, // push 0x3100d
+      0xcf, //                         iretd
+      0xf4, //                         hlt
+    ]);
+    runToHalt(m);
+    expect(m.cpu.eip).toBe(0x3100e);
+    expect(m.cpu.getEflags() & 0x3200).toBe(0x3200);
+  });
+
+  it('JMP through a call gate to a non-conforming segment of another DPL raises #GP', () => {
+    setGdt(m, CALLGATE_SEL, gate(CODE0, HANDLER, 12, 3));
+    code(m, USER, [0xea, 0x00, 0x00, 0x00, 0x00, 0x3b, 0x00]); // jmp 0x3b:0
+    enterRing3(m, USER);
+    runToHalt(m);
+    expect(m.cpu.regs[7]).toBe(CODE0);
   });
 });
 
