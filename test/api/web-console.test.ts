@@ -166,3 +166,21 @@ describe('connectPerseus (how a page gets its client)', () => {
     expect((none as ApiError).code).toBe('unauthorized');
   });
 });
+
+test('when the server stops, the client learns it and calls fail cleanly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'perseus-web-stop-'));
+  const other = await startWebConsole({ dataDir: dir, rendererDir: join(dir, 'none'), hypervisor: testHypervisorOptions() });
+  try {
+    const client = await connectWsClient({ url: other.apiUrl, token: other.token, createSocket: (u) => new WebSocket(u) as never });
+    expect(await client.call('listVms', {})).toEqual([]);
+    await other.close();
+    const closed = await client.closed;
+    expect(closed.code).toBe(1001);
+    const err = await client.call('listVms', {}).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe('internal');
+  } finally {
+    await other.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
