@@ -156,6 +156,43 @@ describe('interrupt and trap gates', () => {
   });
 });
 
+describe('restartability', () => {
+  it('a #PF on the new ring-0 stack leaves every register as it was', async () => {
+    const { deliverInterrupt } = await import('../../core/cpu/system/index.js');
+    const { CpuFault } = await import('../../core/cpu/cpu.js');
+    // Identity-map 2 MiB with user pages, except the page holding the top of the ring-0 stack.
+    const PD = 0x100000, PT = 0x101000;
+    m.mem.write32(PD, PT | 7);
+    for (let i = 0; i < 512; i++) m.mem.write32(PT + i * 4, i === 8 ? 0 : (i << 12) | 7);
+    const { cpu } = m;
+    cpu.cr3 = PD;
+    cpu.cr0 |= 0x80000000;
+    cpu.flushTlb(true);
+    cpu.updateModes();
+    setIdt(m, 0x40, gate(CODE0, HANDLER, 14, 3));
+    enterRing3(m, USER);
+    cpu.eip = USER + 2;
+    const before = {
+      regs: Array.from(cpu.regs), segSel: Array.from(cpu.segSel), segBase: Array.from(cpu.segBase),
+      eflags: cpu.getEflags(), cpl: cpu.cpl, eip: cpu.eip,
+    };
+    let fault: InstanceType<typeof CpuFault> | null = null;
+    try {
+      deliverInterrupt(cpu, 0x40, 1, -1);
+    } catch (e) {
+      fault = e as InstanceType<typeof CpuFault>;
+    }
+    expect(fault).toBeInstanceOf(CpuFault);
+    expect(fault!.vector).toBe(14);
+    expect(fault!.errorCode).toBe(2); // supervisor write to a not-present page
+    expect(cpu.cr2 >>> 0).toBe(RING0_STACK - 4);
+    expect({
+      regs: Array.from(cpu.regs), segSel: Array.from(cpu.segSel), segBase: Array.from(cpu.segBase),
+      eflags: cpu.getEflags(), cpl: cpu.cpl, eip: cpu.eip,
+    }).toEqual(before);
+  });
+});
+
 describe('double and triple faults', () => {
   it('#GP while delivering #GP escalates to #DF with error code 0', () => {
     // #GP handler gate points at a null selector -> #GP(EXT) during delivery of #GP.

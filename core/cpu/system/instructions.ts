@@ -217,7 +217,7 @@ export function movToCr(cpu: Cpu, n: number, v: number): void {
       cpu.cr2 = v;
       return;
     case 3:
-      cpu.cr3 = v & ~0xfe7;
+      cpu.cr3 = v; // the walker masks by mode (PAE: 32-byte aligned)
       cpu.flushTlb(false);
       return;
     default: {
