@@ -255,6 +255,20 @@ describe('task switches', () => {
     expect(gdtAccess(m, TSSC_SEL)).toBe(0x83);
   });
 
+  it('the TSS T bit raises a debug trap before the new task runs', () => {
+    setupTaskB(0x32000);
+    m.mem.write16(TSS_B + 0x64, 1);
+    code(m, 0x32000, [0xf4]);
+    setIdt(m, 1, gate(CODE0, HANDLER + 0x200, 14, 0));
+    code(m, HANDLER + 0x200, [0xf4]);
+    code(m, 0x31000, [0xea, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00]);
+    runToHalt(m);
+    expect(m.cpu.eip).toBe(HANDLER + 0x201);
+    expect(m.cpu.trSel).toBe(TSSB_SEL);
+    expect(r32(m, m.cpu.regs[4] >>> 0)).toBe(0x32000); // returns to the task's first instruction
+    expect(m.cpu.dr[6] & 0x8000).toBe(0x8000);
+  });
+
   it('a task whose CS is not code faults #TS(CS) in the new task, delivered through a task gate', () => {
     tss32(m, TSS_B, { eip: 0x32000, eflags: 2, esp: TASKB_STACK, cs: DATA0, ss: DATA0, ds: DATA0 });
     // #TS handler: the 16-bit task in TSS_C (a task gate, as the SDM recommends for #TS).

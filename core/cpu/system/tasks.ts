@@ -8,7 +8,7 @@
 
 import type { Cpu } from '../cpu.js';
 import {
-  CR0_PG, CR0_TS, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FLAG_NT, FLAG_VM, SEG_CS, SEG_SS, SYS_LDT,
+  CR0_PG, CR0_TS, EXC_DB, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FLAG_NT, FLAG_VM, SEG_CS, SEG_SS, SYS_LDT,
 } from './constants.js';
 import {
   DATA_SEGS, Descriptor, checkDataSegment, fetchDescriptor, loadCache, loadV86Segment, setAccessed, withinLimit,
@@ -24,8 +24,8 @@ const tssDesc = new Descriptor();
 const segDesc = new Descriptor();
 const frame = new StackFrame();
 // New task image: EIP, EFLAGS, 8 GPRs, 6 selectors, LDT, CR3.
-const img = new Int32Array(18);
-const IMG_EIP = 0, IMG_EFLAGS = 1, IMG_REGS = 2, IMG_SEGS = 10, IMG_LDT = 16, IMG_CR3 = 17;
+const img = new Int32Array(19);
+const IMG_EIP = 0, IMG_EFLAGS = 1, IMG_REGS = 2, IMG_SEGS = 10, IMG_LDT = 16, IMG_CR3 = 17, IMG_TRAP = 18;
 
 /** True when the TR cache (or a descriptor type) is a 32-bit TSS. */
 function is32(type: number): boolean {
@@ -60,7 +60,9 @@ export function taskSwitch(cpu: Cpu, selector: number, source: number, errorCode
     for (let r = 0; r < 8; r++) img[IMG_REGS + r] = cpu.readSystem32((newBase + 0x28 + r * 4) | 0);
     for (let s = 0; s < 6; s++) img[IMG_SEGS + s] = cpu.readSystem16((newBase + 0x48 + s * 4) | 0);
     img[IMG_LDT] = cpu.readSystem16((newBase + 0x60) | 0);
+    img[IMG_TRAP] = cpu.readSystem16((newBase + 0x64) | 0) & 1;
   } else {
+    img[IMG_TRAP] = 0;
     img[IMG_CR3] = cpu.cr3;
     img[IMG_EIP] = cpu.readSystem16((newBase + 0x0e) | 0);
     img[IMG_EFLAGS] = cpu.readSystem16((newBase + 0x10) | 0);
@@ -138,6 +140,12 @@ export function taskSwitch(cpu: Cpu, selector: number, source: number, errorCode
     frame.openCurrent(cpu, ext);
     frame.push(cpu, errorCode, new32);
     cpu.regs[4] = frame.finalEsp();
+  }
+  // TSS T bit: a debug trap before the new task's first instruction (DR6.BT).
+  if (img[IMG_TRAP] !== 0) {
+    cpu.dr[6] |= 0x8000;
+    cpu.startEsp = cpu.regs[4];
+    cpu.fault(EXC_DB);
   }
 }
 
