@@ -3,7 +3,9 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('../../core/cpu/sysops.js', async () => await import('../../core/cpu/system/index.js'));
 
+import { CpuFault } from '../../core/cpu/cpu.js';
 import { SEG_DS, SEG_ES, SEG_SS } from '../../core/cpu/system/constants.js';
+import { virtualCli, virtualPopf, virtualPushf, virtualSti } from '../../core/cpu/system/index.js';
 import {
   CODE0, DATA0, IO_BITMAP_OFFSET, RING0_STACK, TSS_A, type Machine, code, enterRing3, gate, newMachine,
   protectedMode, r32, runToHalt, setIdt,
@@ -135,6 +137,36 @@ describe('virtual-8086 mode', () => {
     runToHalt(m);
     expect(m.cpu.eip).toBe(HANDLER + 2);
     expect(r32(m, m.cpu.regs[4] >>> 0)).toBe(0);
+  });
+});
+
+describe('VME helpers for the decoder (CLI/STI/PUSHF/POPF at IOPL < 3)', () => {
+  function faultOf(fn: () => void): number {
+    try { fn(); } catch (e) { if (e instanceof CpuFault) return e.vector; throw e; }
+    return -1;
+  }
+
+  it('without CR4.VME they raise #GP(0); with it they virtualise IF in VIF', () => {
+    enterV86(0, [0xeb, 0xfe]);
+    m.cpu.run(2); // now in v86 at IOPL 0
+    const { cpu } = m;
+    expect(cpu.v86).toBe(true);
+    expect(faultOf(() => virtualCli(cpu))).toBe(13);
+    cpu.cr4 |= 1;
+    virtualSti(cpu);
+    expect(cpu.getEflags() & 0x80000).toBe(0x80000);
+    expect(cpu.getEflags() & 0x200).toBe(0); // real IF untouched
+    virtualPushf(cpu, false);
+    const pushed = m.mem.read16((V86_SS << 4) + (cpu.regs[4] & 0xffff));
+    expect(pushed & 0x3200).toBe(0x3200); // IF shows VIF, IOPL shows 3
+    virtualCli(cpu);
+    expect(cpu.getEflags() & 0x80000).toBe(0);
+    virtualPopf(cpu, false); // pops IF=1 -> VIF=1, IOPL stays 0
+    expect(cpu.getEflags() & 0x83200).toBe(0x80000);
+    // STI with VIP pending traps to the monitor.
+    cpu.flags |= 0x100000;
+    expect(faultOf(() => virtualSti(cpu))).toBe(13);
+    expect(faultOf(() => virtualPushf(cpu, true))).toBe(13);
   });
 });
 
