@@ -271,6 +271,13 @@ describe('MSRs, CPUID, RDTSC, SYSENTER', () => {
     expectFault(() => wrmsr(cpu), 13, 0);
     cpu.regs[1] = 0x1234;
     expectFault(() => rdmsr(cpu), 13, 0);
+    // P6 performance counters: 40-bit storage.
+    cpu.regs[1] = 0xc1; cpu.regs[0] = 0x12345678; cpu.regs[2] = 0x1ff;
+    wrmsr(cpu);
+    cpu.regs[0] = cpu.regs[2] = 0;
+    rdmsr(cpu);
+    expect(cpu.regs[0]).toBe(0x12345678);
+    expect(cpu.regs[2]).toBe(0xff);
     cpu.regs[1] = 0x1b;
     expectFault(() => rdmsr(cpu), 13, 0);
     (cpu as unknown as { hasApic: boolean }).hasApic = true;

@@ -76,6 +76,28 @@ function fixedMtrrIndex(msr: number): number {
   return -1;
 }
 
+/**
+ * P6 performance-monitoring MSRs (PerfCtr0/1 at 0xC1/0xC2, PerfEvtSel0/1 at 0x186/0x187) are
+ * kept as plain storage so OS probes that write and read them back succeed; nothing counts.
+ * Not part of the snapshot (a restored guest sees them as zero).
+ */
+const perfMsrs = new WeakMap<Cpu, Int32Array>();
+
+function perfIndex(msr: number): number {
+  if (msr === 0xc1 || msr === 0xc2) return (msr - 0xc1) * 2;
+  if (msr === 0x186 || msr === 0x187) return 4 + (msr - 0x186) * 2;
+  return -1;
+}
+
+function perfStorage(cpu: Cpu): Int32Array {
+  let s = perfMsrs.get(cpu);
+  if (!s) {
+    s = new Int32Array(8);
+    perfMsrs.set(cpu, s);
+  }
+  return s;
+}
+
 function isP6(cpu: Cpu): boolean {
   return CPU_MODELS[facts(cpu).model ?? 'pentium2'].signature >= 0x600;
 }
@@ -115,7 +137,12 @@ export function rdmsr(cpu: Cpu): void {
       break;
     default: {
       const fixed = fixedMtrrIndex(msr);
-      if (isP6(cpu) && msr >= 0x200 && msr <= 0x20f) {
+      const perf = perfIndex(msr);
+      if (isP6(cpu) && perf >= 0) {
+        const s = perfStorage(cpu);
+        lo = s[perf];
+        hi = s[perf + 1];
+      } else if (isP6(cpu) && msr >= 0x200 && msr <= 0x20f) {
         lo = cpu.mtrrVar[(msr - 0x200) * 2];
         hi = cpu.mtrrVar[(msr - 0x200) * 2 + 1];
       } else if (isP6(cpu) && fixed >= 0) {
@@ -174,6 +201,14 @@ export function wrmsr(cpu: Cpu): void {
       return;
     default: {
       const fixed = fixedMtrrIndex(msr);
+      const perf = perfIndex(msr);
+      if (isP6(cpu) && perf >= 0) {
+        const s = perfStorage(cpu);
+        // Counters are 40 bits wide; event selects are 32.
+        s[perf] = lo;
+        s[perf + 1] = perf < 4 ? hi & 0xff : 0;
+        return;
+      }
       if (isP6(cpu) && msr >= 0x200 && msr <= 0x20f) {
         const isBase = (msr & 1) === 0;
         if ((hi & ~0xf) !== 0) cpu.fault(EXC_GP, 0);
