@@ -333,8 +333,11 @@ export class Float80 {
   }
 
   /** Round to the extended format under the current precision control into the result. */
+  /** Added to the exponent of every rounded result (the double-double bridge scales by it). */
+  resultScale = 0;
+
   private roundExtended(sign: number, exp: number, w0: number, w1: number, w2: number, st: number, prec: number): void {
-    this.roundPack(sign, exp, w0, w1, w2, st, prec, 1, 0x7ffe, true);
+    this.roundPack(sign, exp + this.resultScale, w0, w1, w2, st, prec, 1, 0x7ffe, true);
     this.packExtended();
   }
 

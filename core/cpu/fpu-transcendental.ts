@@ -6,9 +6,10 @@
 // bits), not to the 64 bits of the real unit. See FPU-NOTES.md.
 
 import {
-  BIAS, CLS_DENORMAL, CLS_INF, CLS_UNSUPPORTED, CLS_ZERO, EXC_DE, EXC_PE, EXC_ZE,
+  BIAS, CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_UNSUPPORTED, CLS_ZERO, EXC_DE, EXC_PE, EXC_ZE,
   Float80, RC_NEAREST, classify, isNaNClass,
 } from './fpu-float80.js';
+import * as dd from './fpu-dd.js';
 
 export const OP_FSQRT = 0;
 export const OP_FRNDINT = 1;
@@ -35,6 +36,14 @@ function mulInexact(f: Float80, ase: number, ahi: number, alo: number, bse: numb
   f.mul(ase, ahi, alo, bse, bhi, blo);
   f.stickyOperand = false;
 }
+
+// Double-double constants (about 96 correct bits).
+dd.fromWords(0xc90fdaa2, 0x2168c234, 0xc0000000, 0);
+const PIO2_H = dd.hi, PIO2_L = dd.lo; // the unit's 66-bit pi, halved
+dd.fromWords(0xb17217f7, 0xd1cf79ab, 0xc9e3b398, -1);
+const LN2_DH = dd.hi, LN2_DL = dd.lo;
+dd.fromWords(0xb8aa3b29, 0x5c17f0bb, 0xbe87fed0, 0);
+const L2E_DH = dd.hi, L2E_DL = dd.lo;
 
 /** Exponent (unbiased) below which sin(x) = tan(x) = x and cos(x) = 1 at 64 bits. */
 const TINY_EXP = -33;
@@ -70,6 +79,13 @@ export function unary(f: Float80, op: number, se: number, hi: number, lo: number
     if (c === CLS_INF) { if (sign) f.setResult(0xbfff, 0x80000000, 0); else f.setInf(0); return false; }
     if (c === CLS_DENORMAL) f.flags |= EXC_DE;
     if ((se & 0x7fff) === 0 || unbiasedExp(se) < -60) { mulInexact(f, se, hi, lo, 0x3ffe, LN2_HI, LN2_LO); return false; }
+    if (unbiasedExp(se) < 0) {
+      toDD(se, hi, lo);
+      const sc = 2 ** ddScale;
+      dd.mul(dd.hi * sc, dd.lo * sc, LN2_DH, LN2_DL);
+      dd.expm1(dd.hi, dd.lo);
+      if (fromDD(f, dd.hi, dd.lo, 0)) return false;
+    }
     numberResult(f, Math.expm1(f.toNumber(se, hi, lo) * Math.LN2));
     return false;
   }
@@ -88,6 +104,7 @@ export function unary(f: Float80, op: number, se: number, hi: number, lo: number
     else f.roundNudged(se, hi, lo, op === OP_FSIN);
     return false;
   }
+  if (trigDD(f, op, se, hi, lo)) return false;
   const x = reduceQuarterPi(f, se, hi, lo);
   const q = reducedQuadrant;
   const s = Math.sin(x), co = Math.cos(x);
@@ -161,16 +178,20 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
   let approx = false;
   if (op === OP_FYL2X) {
     if (cx === CLS_ZERO) {
-      if (yFiniteNonZero) f.flags |= EXC_ZE;
+      if (yFiniteNonZero) f.flags = (f.flags & ~EXC_DE) | EXC_ZE; // ZE outranks DE
       lSE = 0xffff; lHi = 0x80000000; lLo = 0; // -inf
     } else if (cx === CLS_INF) {
       lSE = 0x7fff; lHi = 0x80000000; lLo = 0;
     } else if ((xse & 0x7fff) === BIAS && xhi === 0x80000000 && xlo === 0) {
       lSE = 0; lHi = 0; lLo = 0; // log2(1) = +0
     } else if (xhi === 0x80000000 && xlo === 0) {
-      f.fromInt32(unbiasedExp(xse)); // a power of two: the logarithm is an exact integer
+      f.fromInt32(effectiveExp(xse, xhi, xlo)); // a power of two: the logarithm is an exact integer
       lSE = f.rSE; lHi = f.rHi; lLo = f.rLo;
     } else {
+      if (yFiniteNonZero) {
+        log2DD(xse, xhi, xlo);
+        if (mulByDD(f, yse, yhi, ylo, dd.hi, dd.lo)) return;
+      }
       const e = unbiasedExp(xse);
       let l: number;
       if (e === 0 || e === -1) {
@@ -203,10 +224,14 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
       lSE = f.rSE; lHi = f.rHi; lLo = f.rLo;
       approx = true;
     } else {
+      if (yFiniteNonZero && unbiasedExp(xse) < -1) {
+        log2p1DD(xse, xhi, xlo);
+        if (mulByDD(f, yse, yhi, ylo, dd.hi, dd.lo)) return;
+      }
       const xd = f.toNumber(xse, xhi, xlo);
       if (xd < -1) { f.invalid(); return; }
       if (xd === -1) {
-        if (yFiniteNonZero) f.flags |= EXC_ZE;
+        if (yFiniteNonZero) f.flags = (f.flags & ~EXC_DE) | EXC_ZE;
         lSE = 0xffff; lHi = 0x80000000; lLo = 0;
       } else {
         f.fromNumberExact(Math.log1p(xd) / Math.LN2);
@@ -219,7 +244,11 @@ export function binary(f: Float80, op: number, yse: number, yhi: number, ylo: nu
   f.stickyOperand = approx;
   f.mul(yse, yhi, ylo, lSE, lHi, lLo);
   f.stickyOperand = false;
+  // The hardware reports PE for every finite non-zero result, exact ones included.
+  const cr = classify(f.rSE, f.rHi, f.rLo);
+  if (cr === CLS_NORMAL || cr === CLS_DENORMAL) f.flags |= EXC_PE;
 }
+
 
 /** log2 of a finite positive value whose double conversion over/underflows. */
 function log2Wide(f: Float80, se: number, hi: number, lo: number): number {
@@ -322,4 +351,102 @@ export function scale(f: Float80, ase: number, ahi: number, alo: number, bse: nu
     if (bse & 0x8000) n = -n;
   }
   f.scaleFinite(ase, ahi, alo, n);
+}
+
+// ---- double-double bridge ------------------------------------------------------------------
+
+/** A finite non-zero value as a double-double times 2^-ddScale (significand in [1, 2)): dd.hi/lo. */
+let ddScale = 0;
+function toDD(se: number, hi: number, lo: number): void {
+  const h = normHi(hi, lo), l = normLo(hi, lo);
+  ddScale = effectiveExp(se, hi, lo);
+  const sign = (se & 0x8000) !== 0 ? -1 : 1;
+  dd.set(sign * (h * 2097152 + (l >>> 11)) * 2 ** -52, sign * (l & 0x7ff) * 2 ** -63);
+}
+
+/**
+ * Round (h + l) * 2^scale into the engine result under PC/RC with PE. False when the parts
+ * would leave the extended exponent range (the caller then uses its fallback).
+ */
+function fromDD(f: Float80, h: number, l: number, scale: number): boolean {
+  if (!Number.isFinite(h) || h === 0) return false;
+  // h + l is exact in the engine's 96-bit sum; the scale is applied inside the one rounding.
+  f.fromNumberExact(h);
+  const aSE = f.rSE, aHi = f.rHi, aLo = f.rLo;
+  f.fromNumberExact(l);
+  f.resultScale = scale;
+  f.add(aSE, aHi, aLo, f.rSE, f.rHi, f.rLo, false);
+  f.resultScale = 0;
+  f.flags |= EXC_PE;
+  return true;
+}
+
+/** sin/cos/tan through double-double; false when |x| is too large for the exact reduction. */
+function trigDD(f: Float80, op: number, se: number, hi: number, lo: number): boolean {
+  toDD(se, hi, lo);
+  const sc = 2 ** ddScale;
+  let rh = dd.hi * sc, rl = dd.lo * sc;
+  // x - k * pi/2 with exact products (k a double, pi/2 of 53 + 13 bits); a second pass
+  // takes up the error of k for huge arguments.
+  let q = 0;
+  for (let pass = 0; pass < 3 && Math.abs(rh) > 0.786; pass++) {
+    const k = Math.round(rh / (Math.PI / 2));
+    q = (q + (k % 4) + 4) % 4;
+    dd.exactProduct(k, PIO2_H);
+    const p1 = dd.hi, e1 = dd.lo;
+    dd.exactProduct(k, PIO2_L);
+    const p2 = dd.hi, e2 = dd.lo;
+    dd.add(rh - p1, 0, rl, 0);
+    dd.add(dd.hi, dd.lo, -e1, 0);
+    dd.add(dd.hi, dd.lo, -p2, 0);
+    dd.add(dd.hi, dd.lo, -e2, 0);
+    rh = dd.hi; rl = dd.lo;
+  }
+  dd.sinCos(rh, rl);
+  let h: number, l: number;
+  if (op === OP_FSIN) {
+    h = (q & 1) === 0 ? dd.sinH : dd.cosH; l = (q & 1) === 0 ? dd.sinL : dd.cosL;
+    if (q & 2) { h = -h; l = -l; }
+  } else if (op === OP_FCOS) {
+    h = (q & 1) === 0 ? dd.cosH : -dd.sinH; l = (q & 1) === 0 ? dd.cosL : -dd.sinL;
+    if (q & 2) { h = -h; l = -l; }
+  } else {
+    if ((q & 1) === 0) dd.div(dd.sinH, dd.sinL, dd.cosH, dd.cosL);
+    else dd.div(-dd.cosH, -dd.cosL, dd.sinH, dd.sinL);
+    h = dd.hi; l = dd.lo;
+  }
+  return fromDD(f, h, l, 0);
+}
+
+/** log2 of a finite positive non-zero value as a double-double (dd.hi/lo). */
+function log2DD(se: number, hi: number, lo: number): void {
+  toDD(se, hi, lo);
+  let mh = dd.hi, ml = dd.lo, e = ddScale;
+  if (mh > Math.SQRT2) { mh /= 2; ml /= 2; e += 1; }
+  dd.add(mh, ml, 1, 0);
+  const ph = dd.hi, pl = dd.lo;
+  dd.add(mh, ml, -1, 0);
+  dd.div(dd.hi, dd.lo, ph, pl);
+  dd.twoAtanh(dd.hi, dd.lo);
+  dd.mul(dd.hi, dd.lo, L2E_DH, L2E_DL);
+  dd.add(dd.hi, dd.lo, e, 0);
+}
+
+/** log2(1 + x) for |x| < 0.3 as a double-double: 2 atanh(x / (2 + x)) * log2(e). */
+function log2p1DD(se: number, hi: number, lo: number): void {
+  toDD(se, hi, lo);
+  const sc = 2 ** ddScale;
+  const xh = dd.hi * sc, xl = dd.lo * sc;
+  dd.add(xh, xl, 2, 0);
+  dd.div(xh, xl, dd.hi, dd.lo);
+  dd.twoAtanh(dd.hi, dd.lo);
+  dd.mul(dd.hi, dd.lo, L2E_DH, L2E_DL);
+}
+
+/** y * (lh + ll) with y finite non-zero, rounded; false when out of the bridge's range. */
+function mulByDD(f: Float80, yse: number, yhi: number, ylo: number, lh: number, ll: number): boolean {
+  toDD(yse, yhi, ylo);
+  const ey = ddScale;
+  dd.mul(dd.hi, dd.lo, lh, ll);
+  return fromDD(f, dd.hi, dd.lo, ey);
 }

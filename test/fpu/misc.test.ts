@@ -235,12 +235,13 @@ describe('transcendental instructions', () => {
     exec(big, 0xd9, 0xfe);
     expect(big.fpu.statusWord & C2).toBe(C2);
     expect(hex80(st(big, 0))).toBe('403f:8000000000000000');
-    // Large in-range argument: the extended reduction keeps sin(2^40) accurate.
+    // Large argument: reduced exactly against the unit's 66-bit pi, sin(2^40) is the value
+    // a host x87 returns (which differs from the true sine in the 10th digit).
     const l = makeRig();
     fld80(l, { se: 0x3fff + 40, hi: 0x80000000, lo: 0 });
     exec(l, 0xd9, 0xfe);
-    // sin(2^40) = 0.6196294934... (exact to 10 digits)
-    expect(Math.abs(toDouble(st(l, 0)) - Math.sin(2 ** 40))).toBeLessThan(1e-9);
+    expect(hex80(st(l, 0))).toBe('bffd:cfb89143d3c63219');
+    expect(Math.abs(toDouble(st(l, 0)) - Math.sin(2 ** 40))).toBeLessThan(2e-9);
     // Values checked on a host x87: the reduction uses the unit's 66-bit pi, so sin/tan of
     // FLDPI's value are exactly -2^-64 / 2^-64 there.
     const p = makeRig();
@@ -256,13 +257,13 @@ describe('transcendental instructions', () => {
     fldcw(t, cwFor(3, 3));
     exec(t, 0xd9, 0xfe); // toward zero: the value below
     expect(hex80(st(t, 0))).toBe('3fbe:ffffffffffffffff');
-    // FYL2X of a power of two is exact: 3 * log2(2^-20) = -60.
+    // FYL2X of a power of two: 3 * log2(2^-20) = -60 exactly, yet PE as on the hardware.
     const y = makeRig();
     fld80(y, { se: 0x4000, hi: 0xc0000000, lo: 0 });
     fld80(y, { se: 0x3fff - 20, hi: 0x80000000, lo: 0 });
     exec(y, 0xd9, 0xf1);
     expect(hex80(st(y, 0))).toBe('c004:f000000000000000');
-    expect(y.fpu.statusWord & SW_PE).toBe(0);
+    expect(y.fpu.statusWord & SW_PE).toBe(SW_PE);
     // FPATAN special cases are the rounded constants.
     const a = makeRig();
     fld80(a, ONE); fld80(a, { se: 0, hi: 0, lo: 0 });
