@@ -316,3 +316,39 @@ describe('stack manipulation', () => {
     expect(hex80(st(r, 1))).toBe('bfff:aaaaaaaaaaaaaaab'); // -4/3 rounded to nearest
   });
 });
+
+describe('transcendental results are rounded from ~106 bits', () => {
+  // Fixed-point reference with BigInt: values scaled by 2^200.
+  const FB = 200n;
+  const ONE_F = 1n << FB;
+  const fixedOf = (v: X80): bigint => { const q = ratOf(v); const n = (q.num << FB) / q.den; return q.neg ? -n : n; };
+  const sinFixed = (x: bigint): bigint => {
+    let term = x, sum = x;
+    const x2 = (x * x) >> FB;
+    for (let k = 1n; term !== 0n; k++) { term = -((term * x2) >> FB) / ((2n * k) * (2n * k + 1n)); sum += term; }
+    return sum;
+  };
+  const expm1Fixed = (t: bigint): bigint => {
+    let term = t, sum = t;
+    for (let n = 2n; term !== 0n; n++) { term = ((term * t) >> FB) / n; sum += term; }
+    return sum;
+  };
+  // ln 2 = 2 atanh(1/3)
+  const ln2Fixed = (() => { let s = 0n, p = ONE_F / 3n; for (let k = 1n; p !== 0n; k += 2n) { s += p / k; p /= 9n; } return 2n * s; })();
+  const round = (fx: bigint) => roundRational({ neg: fx < 0n, num: fx < 0n ? -fx : fx, den: ONE_F }, 64, 0).value;
+
+  it('FSIN for |x| < pi/4 and F2XM1 match the correctly rounded value', () => {
+    const rng = new Rng(77);
+    for (let n = 0; n < 150; n++) {
+      const x = rng.normal(-30, -1);
+      const r = makeRig();
+      fld80(r, x);
+      exec(r, 0xd9, 0xfe);
+      expect(hex80(st(r, 0)), `sin ${hex80(x)}`).toBe(hex80(round(sinFixed(fixedOf(x)))));
+      const e = makeRig();
+      fld80(e, x);
+      exec(e, 0xd9, 0xf0);
+      expect(hex80(st(e, 0)), `f2xm1 ${hex80(x)}`).toBe(hex80(round(expm1Fixed((fixedOf(x) * ln2Fixed) >> FB))));
+    }
+  });
+});
