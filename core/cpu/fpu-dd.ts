@@ -159,3 +159,42 @@ export function fromWords(w0: number, w1: number, w2: number, scale: number): vo
   hi = ts;
   lo = te;
 }
+
+/** Square root of a positive double-double. */
+export function sqrt(ah: number, al: number): void {
+  const s = Math.sqrt(ah);
+  twoProd(s, s);
+  // (a - s^2) / (2s) corrects the double estimate.
+  twoSum(ah, -tp);
+  const r = ((ts + (te - tq)) + al) / (2 * s);
+  quickTwoSum(s, r);
+  hi = ts;
+  lo = te;
+}
+
+/** atan(z) for |z| <= 1 (two argument halvings, then the Taylor series). */
+export function atan(zh: number, zl: number): void {
+  for (let k = 0; k < 2; k++) {
+    // z / (1 + sqrt(1 + z^2)) = tan(atan(z) / 2)
+    mul(zh, zl, zh, zl);
+    add(hi, lo, 1, 0);
+    sqrt(hi, lo);
+    add(hi, lo, 1, 0);
+    div(zh, zl, hi, lo);
+    zh = hi; zl = lo;
+  }
+  mul(zh, zl, zh, zl);
+  const z2h = hi, z2l = lo;
+  let ph = zh, pl = zl, sh = zh, sl = zl;
+  for (let k = 1; k < 40; k++) {
+    mul(ph, pl, -z2h, -z2l);
+    ph = hi; pl = lo;
+    divNumber(ph, pl, 2 * k + 1);
+    const th = hi;
+    add(sh, sl, hi, lo);
+    sh = hi; sl = lo;
+    if (Math.abs(th) < Math.abs(sh) * 1e-34) break;
+  }
+  hi = 4 * sh;
+  lo = 4 * sl;
+}

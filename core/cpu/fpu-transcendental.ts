@@ -282,7 +282,7 @@ function fpatan(f: Float80, yse: number, yhi: number, ylo: number, cy: number, x
   }
   const ey = effectiveExp(yse, yhi, ylo), ex = effectiveExp(xse, xhi, xlo);
   if (ey - ex > 200) { constantResult(f, sy, BIAS, PI_W); return; } // |y| >> |x|: +-pi/2
-  if (ex - ey > 200) {
+  if (ex - ey > 200 || (sx === 0 && ex - ey > 40)) {
     if (sx === 0) {
       // atan(y/x) is y/x minus far less than an ulp: an exact quotient rounds as just below.
       const saveFlags = f.flags;
@@ -295,6 +295,7 @@ function fpatan(f: Float80, yse: number, yhi: number, ylo: number, cy: number, x
     }
     return;
   }
+  if (atanDD(f, yse, yhi, ylo, xse, xhi, xlo)) return;
   // Scale both by the same power of two (keeps the ratio) into double range.
   const shift = Math.max(ey, ex);
   const yd = f.toNumber(((sy << 15) | (BIAS + ey - shift)) & 0xffff, normHi(yhi, ylo), normLo(yhi, ylo));
@@ -413,6 +414,39 @@ function trigDD(f: Float80, op: number, se: number, hi: number, lo: number): boo
   } else {
     if ((q & 1) === 0) dd.div(dd.sinH, dd.sinL, dd.cosH, dd.cosL);
     else dd.div(-dd.cosH, -dd.cosL, dd.sinH, dd.sinL);
+    h = dd.hi; l = dd.lo;
+  }
+  return fromDD(f, h, l, 0);
+}
+
+dd.fromWords(PI_W[0], PI_W[1], PI_W[2], 1);
+const PI_DH = dd.hi, PI_DL = dd.lo;
+
+/** FPATAN of finite non-zero operands whose exponents differ by at most 200. */
+function atanDD(f: Float80, yse: number, yhi: number, ylo: number, xse: number, xhi: number, xlo: number): boolean {
+  toDD(yse, yhi, ylo);
+  const yh = dd.hi, yl = dd.lo, ey = ddScale;
+  toDD(xse, xhi, xlo);
+  const xh = dd.hi, xl = dd.lo, ex = ddScale;
+  const sc = 2 ** (ey - ex);
+  // |z| <= 1: atan(z); otherwise pi/2 - atan(1/z) with the sign of z.
+  const ay = Math.abs(yh) * sc, ax = Math.abs(xh);
+  let h: number, l: number;
+  if (ay <= ax) {
+    dd.div(yh * sc, yl * sc, xh, xl);
+    dd.atan(dd.hi, dd.lo);
+    h = dd.hi; l = dd.lo;
+  } else {
+    dd.div(xh, xl, yh * sc, yl * sc);
+    dd.atan(dd.hi, dd.lo);
+    const s = yh * xh > 0 ? 1 : -1;
+    dd.add(s * PI_DH / 2, s * PI_DL / 2, -dd.hi, -dd.lo);
+    h = dd.hi; l = dd.lo;
+  }
+  if (xh < 0) {
+    // Left half-plane: add pi with the sign of y.
+    const s = yh > 0 ? 1 : -1;
+    dd.add(h, l, s * PI_DH, s * PI_DL);
     h = dd.hi; l = dd.lo;
   }
   return fromDD(f, h, l, 0);
