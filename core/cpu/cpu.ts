@@ -40,6 +40,7 @@
 //   executeSystem0F(cpu, op2)              0F 00 and 0F 01 groups (ModRM already decoded, see
 //                                          readModrm16 etc.; cpu.modrmRegField = ModRM.reg)
 //   movFromCr(cpu, n): number  movToCr(cpu, n, v)  movFromDr(cpu, n): number  movToDr(cpu, n, v)
+//   lar(cpu, sel), lsl(cpu, sel): value as unsigned (>>> 0), or -1 if invalid/not visible (ZF=0)
 //   clts(cpu)  rdmsr(cpu)  wrmsr(cpu)  cpuid(cpu)  rdtsc(cpu)  sysenter(cpu)  sysexit(cpu)
 //   checkIoPermission(cpu, port, size)     called when PE && (CPL > IOPL || VM); throws #GP
 // Until those land, sysops.ts holds real-mode fallbacks.
@@ -51,7 +52,7 @@ import type { CpuPlatformHooks, FpuMemory, FpuUnit, InterruptSource } from './in
 import { step } from './exec.js';
 import { deliverInterrupt } from './sysops.js';
 import {
-  CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_DB, EXC_DF, EXC_PF,
+  CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_DB, EXC_DF, EXC_GP, EXC_PF, EXC_SS,
   FLAG_IF, FLAG_TF, FLAG_VM, SEG_CS, SEG_SS, SF_DB,
 } from './system/constants.js';
 
@@ -371,6 +372,26 @@ export class Cpu implements Stateful, FpuMemory {
 
   fault(vector: number, errorCode = -1): never {
     throw new CpuFault(vector, errorCode);
+  }
+
+  // ------------------------------------------------------------------ segment limits
+
+  /** #GP(0) (#SS(0) for SS) unless [off, off+size) lies inside segment `seg`. */
+  checkLimit(seg: number, off: number, size: number): void {
+    const end = (off >>> 0) + size - 1;
+    if (end > (this.segLimit[seg] >>> 0) || (this.segFlags[seg] & 0x1c) === 0x14) this.limitSlow(seg, off, size);
+  }
+
+  private limitSlow(seg: number, off: number, size: number): void {
+    const flags = this.segFlags[seg];
+    const start = off >>> 0;
+    const end = start + size - 1;
+    if ((flags & 0x1c) === 0x14) {
+      // Expand-down data segment: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF.
+      const upper = flags & SF_DB ? 0xffffffff : 0xffff;
+      if (start > (this.segLimit[seg] >>> 0) && end <= upper) return;
+    }
+    this.fault(seg === SEG_SS ? EXC_SS : EXC_GP, 0);
   }
 
   // ------------------------------------------------------------------ paging
@@ -706,10 +727,12 @@ export class Cpu implements Stateful, FpuMemory {
   push16(v: number): void {
     if (this.stack32) {
       const sp = (this.regs[REG_ESP] - 2) | 0;
+      this.checkLimit(SEG_SS, sp, 2);
       this.writeLinear16((this.segBase[SEG_SS] + sp) | 0, v);
       this.regs[REG_ESP] = sp;
     } else {
       const sp = (this.regs[REG_ESP] - 2) & 0xffff;
+      this.checkLimit(SEG_SS, sp, 2);
       this.writeLinear16((this.segBase[SEG_SS] + sp) | 0, v);
       this.reg16[REG_ESP * 2] = sp;
     }
@@ -718,10 +741,12 @@ export class Cpu implements Stateful, FpuMemory {
   push32(v: number): void {
     if (this.stack32) {
       const sp = (this.regs[REG_ESP] - 4) | 0;
+      this.checkLimit(SEG_SS, sp, 4);
       this.writeLinear32((this.segBase[SEG_SS] + sp) | 0, v);
       this.regs[REG_ESP] = sp;
     } else {
       const sp = (this.regs[REG_ESP] - 4) & 0xffff;
+      this.checkLimit(SEG_SS, sp, 4);
       this.writeLinear32((this.segBase[SEG_SS] + sp) | 0, v);
       this.reg16[REG_ESP * 2] = sp;
     }
@@ -730,11 +755,13 @@ export class Cpu implements Stateful, FpuMemory {
   pop16(): number {
     if (this.stack32) {
       const sp = this.regs[REG_ESP];
+      this.checkLimit(SEG_SS, sp, 2);
       const v = this.readLinear16((this.segBase[SEG_SS] + sp) | 0);
       this.regs[REG_ESP] = sp + 2;
       return v;
     }
     const sp = this.reg16[REG_ESP * 2];
+    this.checkLimit(SEG_SS, sp, 2);
     const v = this.readLinear16((this.segBase[SEG_SS] + sp) | 0);
     this.reg16[REG_ESP * 2] = sp + 2;
     return v;
@@ -743,11 +770,13 @@ export class Cpu implements Stateful, FpuMemory {
   pop32(): number {
     if (this.stack32) {
       const sp = this.regs[REG_ESP];
+      this.checkLimit(SEG_SS, sp, 4);
       const v = this.readLinear32((this.segBase[SEG_SS] + sp) | 0);
       this.regs[REG_ESP] = sp + 4;
       return v;
     }
     const sp = this.reg16[REG_ESP * 2];
+    this.checkLimit(SEG_SS, sp, 4);
     const v = this.readLinear32((this.segBase[SEG_SS] + sp) | 0);
     this.reg16[REG_ESP * 2] = sp + 4;
     return v;
@@ -756,11 +785,13 @@ export class Cpu implements Stateful, FpuMemory {
   /** Read the stack at ESP+offset without popping (for instructions that must not fault half-way). */
   stackRead16(offset: number): number {
     const sp = this.stack32 ? (this.regs[REG_ESP] + offset) | 0 : (this.regs[REG_ESP] + offset) & 0xffff;
+    this.checkLimit(SEG_SS, sp, 2);
     return this.readLinear16((this.segBase[SEG_SS] + sp) | 0);
   }
 
   stackRead32(offset: number): number {
     const sp = this.stack32 ? (this.regs[REG_ESP] + offset) | 0 : (this.regs[REG_ESP] + offset) & 0xffff;
+    this.checkLimit(SEG_SS, sp, 4);
     return this.readLinear32((this.segBase[SEG_SS] + sp) | 0);
   }
 
@@ -772,20 +803,29 @@ export class Cpu implements Stateful, FpuMemory {
 
   // ------------------------------------------------------------------ ModRM operand helpers
 
+  /** Limit check of the current memory operand (no-op for register operands). */
+  eaCheck(size: number): void {
+    if (!this.modrmIsReg) this.checkLimit(this.eaSeg, this.eaOffset, size);
+  }
+
   readModrm16(): number {
+    this.eaCheck(2);
     return this.modrmIsReg ? this.reg16[this.modrmReg * 2] : this.readLinear16(this.eaLinear);
   }
 
   readModrm32(): number {
+    this.eaCheck(4);
     return this.modrmIsReg ? this.regs[this.modrmReg] : this.readLinear32(this.eaLinear);
   }
 
   writeModrm16(v: number): void {
+    this.eaCheck(2);
     if (this.modrmIsReg) this.reg16[this.modrmReg * 2] = v;
     else this.writeLinear16(this.eaLinear, v);
   }
 
   writeModrm32(v: number): void {
+    this.eaCheck(4);
     if (this.modrmIsReg) this.regs[this.modrmReg] = v;
     else this.writeLinear32(this.eaLinear, v);
   }

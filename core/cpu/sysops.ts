@@ -156,6 +156,20 @@ export function movToDr(cpu: Cpu, n: number, v: number): void {
   cpu.dr[n] = v;
 }
 
+export function lar(cpu: Cpu, selector: number): number {
+  if ((selector & ~3) === 0) return -1;
+  const [, hi] = descriptorOf(cpu, selector);
+  return hi & 0x00f0ff00;
+}
+
+export function lsl(cpu: Cpu, selector: number): number {
+  if ((selector & ~3) === 0) return -1;
+  const [lo, hi] = descriptorOf(cpu, selector);
+  let limit = (lo & 0xffff) | (hi & 0xf0000);
+  if (hi & 0x800000) limit = ((limit << 12) | 0xfff) | 0;
+  return limit >>> 0;
+}
+
 export function clts(cpu: Cpu): void {
   cpu.cr0 &= ~8;
 }
