@@ -157,7 +157,7 @@ describe('NAT backend', () => {
   it('UDP: a datagram to the gateway reaches a host socket on 127.0.0.1 and its echo comes back', async () => {
     const { guest } = newNat();
     const server = dgram.createSocket('udp4');
-    cleanups.push(() => server.close());
+    cleanups.push(() => { server.close(); });
     server.on('message', (m, r) => server.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address));
     await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
     const port = server.address().port;
@@ -172,7 +172,7 @@ describe('NAT backend', () => {
 
   it('DNS: a query to 10.0.2.3:53 goes to the host resolver and the answer comes from 10.0.2.3', async () => {
     const resolver = dgram.createSocket('udp4');
-    cleanups.push(() => resolver.close());
+    cleanups.push(() => { resolver.close(); });
     resolver.on('message', (m, r) => {
       const answer = Buffer.from(m);
       answer[2] |= 0x80; // QR: a response
@@ -305,7 +305,7 @@ describe('NAT backend', () => {
     const { nat, guest } = newNat();
     const hostPort = await nat.addForward({ protocol: 'udp', hostPort: 0, guestPort: 6000 });
     const peer = dgram.createSocket('udp4');
-    cleanups.push(() => peer.close());
+    cleanups.push(() => { peer.close(); });
     let answer = '';
     peer.on('message', (m) => (answer = m.toString()));
     peer.send('question', hostPort, '127.0.0.1');
