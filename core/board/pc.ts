@@ -25,7 +25,9 @@ import type { BlockDevice } from '../disk/block.js';
 import { AcpiPm } from '../devices/acpi-pm.js';
 import { DebugConsole } from '../devices/debugcon.js';
 import { Dma8237 } from '../devices/dma8237.js';
+import { Fdc } from '../devices/fdc.js';
 import { FwCfg } from '../devices/fwcfg.js';
+import { Ne2000, Ne2000Pci } from '../devices/ne2000.js';
 import { I440fx } from '../devices/i440fx.js';
 import { I8042 } from '../devices/i8042.js';
 import { Piix3Ide } from '../devices/ide-pci.js';
@@ -40,7 +42,7 @@ import { LocalApic } from '../devices/apic.js';
 import { IoApic } from '../devices/ioapic.js';
 import { applyState, decodeState, encodeState } from '../state/snapshot.js';
 import { StateError, type Stateful, type VMStateDecl } from '../state/vmstate.js';
-import { NS_PER_SEC, VirtualClock } from '../timing/clock.js';
+import { NS_PER_SEC, VirtualClock, type Timer } from '../timing/clock.js';
 import type { DirtyRect, Machine, MachineConfig, RunStop, ScreenInfo } from './machine.js';
 
 const MiB = 1024 * 1024;
@@ -114,17 +116,17 @@ export class PcMachine implements Machine {
   readonly ioapic: IoApic;
   readonly vga: VgaDevice;
   readonly ide: Piix3Ide;
-  // ---- devices of the storage/NIC team still to be wired here when they land:
-  //   floppy controller (core/devices/fdc.ts): ISA 0x3F0-0x3F5/0x3F7, IRQ 6, DMA channel 2
-  //     (this.dma.channel(2)), drives from config.floppy, changeMedia({floppy}) below.
-  //   NE2000 (core/devices/ne2000.ts): PCI 03.0 (ne2k-pci) or ISA 0x300 IRQ 9 (ne2k-isa),
-  //     backend config.nic.backend, polled from a timer.
+  readonly fdc: Fdc;
+  /** The NE2000 core (ISA card, or the one inside the PCI function), null without a NIC. */
+  readonly nic: Ne2000 | null = null;
+  private readonly nicPci: Ne2000Pci | null = null;
 
   /** Backing-store offset of the 256 KiB "PCI side" of 0xC0000-0xFFFFF (option ROMs, BIOS). */
   private readonly lowRomOffset: number;
   private readonly parts: Stateful[];
   private readonly fingerprint: string;
   private resetPending: ResetCause | null = null;
+  private nicPollTimer: Timer | null = null;
   private poweredOffFlag = false;
   /** Interactive pacing: host ms and virtual ns at the last anchor. */
   private hostAnchorMs = 0;
@@ -142,7 +144,7 @@ export class PcMachine implements Machine {
       throw new Error(`BIOS image must be 64 KiB-16 MiB and a multiple of 4 KiB (got ${bios.length} bytes)`);
     }
     if (config.vgaRom && config.vgaRom.length > 0x20000) throw new Error('VGA ROM larger than 128 KiB');
-    this.memory = new PhysicalMemory(ramBytes, bios.length + 0x40000 + VRAM_BYTES);
+    this.memory = new PhysicalMemory(ramBytes, bios.length + 0x40000 + 0x20000 + VRAM_BYTES);
     const m = this.memory;
 
     // BIOS at the top of 4 GiB, and the PCI side of 0xC0000-0xFFFFF.
@@ -242,6 +244,34 @@ export class PcMachine implements Machine {
     this.vga.attach();
     this.pci.add(2, 0, this.vgaPciFunction());
 
+    // Floppy controller: ISA 0x3F0, IRQ 6, DMA channel 2.
+    const irq6 = this.irqs.line(6);
+    this.fdc = new Fdc({ irq: (level) => irq6.set(level), dma: this.dma.channel(2), media: config.floppy });
+    this.fdc.registerPorts(this.io);
+    this.dma.onUnmask = (ch) => { if (ch === 2) this.fdc.dmaReady(); };
+
+    // Network: NE2000 on PCI 03.0, or ISA 0x300 IRQ 9 (shared with the SCI, as on QEMU's isapc).
+    if (config.nic.model === 'ne2k-pci') {
+      this.nicPci = new Ne2000Pci(this.io, { backend: config.nic.backend });
+      this.pci.add(3, 0, this.nicPci);
+      this.nic = this.nicPci.nic;
+    } else if (config.nic.model === 'ne2k-isa') {
+      const irq9 = this.irqs.line(9);
+      this.nic = new Ne2000({ irq: (level) => irq9.set(level), backend: config.nic.backend });
+      this.io.register('ne2000', 0x300, 0x20, this.nic);
+    } else if (config.nic.model !== 'none') {
+      config.log(`network adapter ${config.nic.model} is not emulated: the machine has no NIC`);
+    }
+    if (this.nic) {
+      const nic = this.nic;
+      const pollTimer = this.clock.createTimer('nic-poll', () => {
+        nic.poll();
+        pollTimer.setIn(1_000_000);
+      });
+      pollTimer.setIn(1_000_000);
+      this.nicPollTimer = pollTimer;
+    }
+
     // fw_cfg: what SeaBIOS asks QEMU for.
     this.fwcfg = new FwCfg(m);
     this.io.register('fw_cfg', 0x510, 2, this.fwcfg.ports);
@@ -294,6 +324,8 @@ export class PcMachine implements Machine {
       this.piix3,
       this.acpi,
       ...this.ide.stateParts(),
+      this.fdc,
+      ...(this.nicPci ? [this.nicPci, this.nicPci.nic] : this.nic ? [this.nic] : []),
       this.vga,
       this.fwcfg,
       new RamState(m),
@@ -333,6 +365,25 @@ export class PcMachine implements Machine {
         map: (base) => (bar.index === 0 ? this.vga.mapLfb(base) : this.vga.mapMmioBar(base)),
       });
     }
+    // Expansion ROM BAR with the VGA BIOS: SeaBIOS runs it as the device's PCI option ROM,
+    // so the VGA BIOS learns its PCI address (and the LFB BAR) like on QEMU.
+    const rom = this.config.vgaRom;
+    if (rom) {
+      const size = 0x20000;
+      let mappedAt = -1;
+      const offset = this.memory.allocate(size);
+      this.memory.mem.fill(0xff, offset, offset + size);
+      this.memory.mem.set(rom.subarray(0, size), offset);
+      f.setBar(6, {
+        size,
+        kind: 'mem',
+        map: (base) => {
+          if (mappedAt >= 0) this.memory.unmap(mappedAt, size);
+          mappedAt = base ?? -1;
+          if (base !== null) this.memory.mapBacking(base, size, offset, false);
+        },
+      });
+    }
     return f;
   }
 
@@ -358,6 +409,9 @@ export class PcMachine implements Machine {
     for (const u of this.uarts) u.reset();
     this.pci.reset();
     this.ide.reset();
+    this.fdc.reset();
+    this.nic?.reset();
+    if (this.nicPollTimer && !this.nicPollTimer.armed) this.nicPollTimer.setIn(1_000_000);
     this.vga.reset();
     this.vga.mapLfb(null);
     this.fwcfg.reset();
@@ -487,7 +541,7 @@ export class PcMachine implements Machine {
       this.ide.changeMedia(slot.ide, device);
       return;
     }
-    throw new Error('floppy drives are not wired yet (core/devices/fdc.ts pending)');
+    this.fdc.changeMedia(slot.floppy, device);
   }
 
   status() {
@@ -509,6 +563,7 @@ export class PcMachine implements Machine {
     // then clears the interrupt lines so devices re-assert them as they are restored.
     applyState(this.parts, saved);
     this.resetPending = null;
+    this.nicPollTimer?.setIn(1_000_000);
     this.hostAnchorMs = this.config.clock.monotonicMs();
     this.virtualAnchorNs = this.clock.now();
   }

@@ -49,7 +49,7 @@ export class PciFunction implements Stateful, PciConfigTarget {
   readonly w1cMask = new Uint8Array(256);
   readonly bars: (PciBar | null)[] = [null, null, null, null, null, null, null];
   /** Where each BAR is mapped now (-1 none); not saved: recomputed after load. */
-  private readonly mapped = new Float64Array(7).fill(-1);
+  private readonly barMapped = new Float64Array(7).fill(-1);
   bus: PciBus | null = null;
   devfn = 0;
   /** INTx# level as the device drives it. */
@@ -105,7 +105,7 @@ export class PciFunction implements Stateful, PciConfigTarget {
   }
 
   postLoad(): void {
-    this.mapped.fill(-1);
+    this.barMapped.fill(-1);
     this.updateMappings(true);
     this.bus?.setIntx(this.devfn, this.irqLevel);
   }
@@ -158,8 +158,8 @@ export class PciFunction implements Stateful, PciConfigTarget {
       // Unassigned (0) and all-ones sizing patterns are not decoded.
       if (base === 0) base = -1;
       if (bar.kind === 'mem' && base >= 0 && base + bar.size > 0x100000000) base = -1;
-      if (!force && base === this.mapped[i]) continue;
-      this.mapped[i] = base;
+      if (!force && base === this.barMapped[i]) continue;
+      this.barMapped[i] = base;
       bar.map(base < 0 ? null : base);
     }
   }

@@ -51,6 +51,7 @@ export class AcpiPm extends PciFunction {
     this.writeMask[0x80] = 0x01;
     for (const r of [0x58, 0x59, 0x5a, 0x5b, 0x90, 0x91, 0xd2]) this.writeMask[r] = 0xff;
     this.config[0x90] = 0x01;
+    this.config[0x5b] = 0x02; // see reset()
     this.timer = clock.createTimer('acpi-pm', (now) => this.overflow(now));
     this.pmPorts = {
       read8: (o) => this.readPm(o & ~1, 2) >> ((o & 1) * 8),
@@ -88,6 +89,9 @@ export class AcpiPm extends PciFunction {
     this.config[0x40] = 0x01;
     this.config[0x41] = 0;
     this.config[0x80] = 0;
+    // There is no SMM: DEVACTB.APMC_EN (bit 25) reads as already set, so SeaBIOS takes SMM
+    // setup as done instead of waiting for an SMI handler to acknowledge through port 0xB3.
+    this.config[0x5b] = 0x02;
     this.pm1Status = this.pm1Enable = this.pm1Control = 0;
     this.gpeStatus = this.gpeEnable = 0;
     this.apmControl = this.apmStatus = 0;

@@ -42,6 +42,8 @@ export class Dma8237 implements Stateful {
   readonly tcReached = new Uint8Array(8);
   readonly pagePorts: PortHandler;
   private readonly channels: DmaChannel[];
+  /** Called when a channel gets unmasked (a device waiting to transfer can go on). */
+  onUnmask: (channel: number) => void = () => {};
 
   constructor(private readonly memory: PhysicalMemory) {
     this.pagePorts = {
@@ -129,6 +131,9 @@ export class Dma8237 implements Stateful {
       case 13: this.masterClear(c); break;
       case 14: this.mask[c] = 0; break;
       case 15: this.mask[c] = v & 0x0f; break;
+    }
+    if (r === 10 || r === 14 || r === 15) {
+      for (let i = 0; i < 4; i++) if (!(this.mask[c] & (1 << i))) this.onUnmask(c * 4 + i);
     }
   }
 

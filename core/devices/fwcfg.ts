@@ -160,7 +160,8 @@ export class FwCfg implements Stateful {
     this.addFile('etc/e820', e820);
     this.addFile('etc/boot-fail-wait', le32(5));
     this.addFile('etc/show-boot-menu', le16(o.bootMenu ? 1 : 0));
-    if (o.vgaRom) this.addFile('vgaroms/vgabios.bin', o.vgaRom);
+    // The VGA BIOS reaches SeaBIOS through the VGA function's expansion ROM BAR (board), not
+    // as a "vgaroms/" file: run from the PCI ROM it learns its device's address.
   }
 
   /** Direct Linux boot: protected-mode kernel, setup sectors, initrd and command line. */
@@ -182,7 +183,8 @@ export class FwCfg implements Stateful {
   }
 
   private current(): Uint8Array | undefined {
-    return this.items.get(this.selector & 0x7fff) ?? this.items.get(this.selector);
+    // Bit 14 is the (unsupported) write flag; bit 15 selects the architecture-local keys.
+    return this.items.get(this.selector & ~0x4000);
   }
 
   private readByte(): number {

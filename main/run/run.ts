@@ -1,6 +1,275 @@
-// `perseus run`: headless boot of a machine. The platform team replaces this placeholder
-// with the real runner (core/board + disk backends); until then it says so clearly.
-export async function runCommand(_args: string[]): Promise<number> {
-  process.stderr.write('perseus run: no machine can run yet (the PC platform is not built yet)\n');
-  return 2;
+// `perseus run`: boot a machine headless.
+//
+//   perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc F] [--hdd F] [--cdrom F]
+//     [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|none]
+//     [--firmware builtin|seabios|PATH] [--vga-firmware PATH] [--serial stdio|none|file:PATH]
+//     [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
+//     [--screen-text FILE] [--deterministic] [--stats] [--writable]
+//
+// --until exits 0 once TEXT is on the text screen or COM1; --timeout (host seconds) exits 1
+// naming what was awaited; --type types KEYS ("\n" = Enter) after --until matched, then runs
+// until the timeout or power-off; ACPI power-off exits 0. Images are opened read-only with an
+// in-memory copy-on-write overlay unless --writable.
+
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CPU_MODELS, NIC_MODELS, type CpuModel, type NicModel, type VmSettings } from '../../core/api/contract.js';
+import type { Machine, SerialBackend } from '../../core/board/machine.js';
+import { PcMachine } from '../../core/board/pc.js';
+import { encodePng } from './png.js';
+import { buildMachine, SetupError } from './setup.js';
+
+const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc F] [--hdd F] [--cdrom F]
+  [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|none]
+  [--firmware builtin|seabios|PATH] [--vga-firmware PATH] [--serial stdio|none|file:PATH]
+  [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
+  [--screen-text FILE] [--deterministic] [--stats] [--writable]
+`;
+
+const VALUE_OPTS = ['fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text'] as const;
+const FLAG_OPTS = ['deterministic', 'stats', 'writable', 'help'] as const;
+type ValueOpt = (typeof VALUE_OPTS)[number];
+type FlagOpt = (typeof FLAG_OPTS)[number];
+
+export interface RunOptions {
+  values: Partial<Record<ValueOpt, string>>;
+  flags: Partial<Record<FlagOpt, boolean>>;
+}
+
+class UsageError extends Error {}
+
+export function parseRunArgs(args: string[]): RunOptions {
+  const out: RunOptions = { values: {}, flags: {} };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`);
+    let name = a.slice(2);
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if ((FLAG_OPTS as readonly string[]).includes(name)) {
+      if (value !== undefined) throw new UsageError(`--${name} takes no value`);
+      out.flags[name as FlagOpt] = true;
+    } else if ((VALUE_OPTS as readonly string[]).includes(name)) {
+      if (value === undefined) {
+        if (i + 1 >= args.length) throw new UsageError(`--${name} needs a value`);
+        value = args[++i];
+      }
+      out.values[name as ValueOpt] = value;
+    } else {
+      throw new UsageError(`unknown option --${name}`);
+    }
+  }
+  return out;
+}
+
+/** VM settings for the options (the same shape the library stores). */
+export function settingsFromOptions(o: RunOptions): VmSettings {
+  const v = o.values;
+  if (v.hdc && v.cdrom) throw new UsageError('--hdc and --cdrom both use the secondary master');
+  const memoryMiB = v.memory === undefined ? 128 : Number(v.memory);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > 2048) throw new UsageError('--memory must be 1-2048 (MiB)');
+  const cpu = (v.cpu ?? 'pentium2') as CpuModel;
+  if (!CPU_MODELS.includes(cpu)) throw new UsageError(`--cpu must be one of ${CPU_MODELS.join(', ')}`);
+  const nic = (v.nic ?? 'none') as NicModel;
+  if (!NIC_MODELS.includes(nic) || nic === 'rtl8139') throw new UsageError('--nic must be ne2k-pci, ne2k-isa or none');
+  let firmware: VmSettings['firmware'] = 'seabios';
+  if (v.firmware === 'builtin' || v.firmware === 'seabios') firmware = v.firmware;
+  else if (v.firmware) firmware = { path: v.firmware };
+  let boot = v.boot?.toLowerCase();
+  if (boot !== undefined && !/^[acd]+$/.test(boot)) throw new UsageError('--boot takes letters a (floppy), c (disk), d (CD-ROM)');
+  if (!boot) boot = v.fda ? 'a' : v.hda ? 'c' : v.cdrom ? 'd' : 'cad';
+  const disk = (path: string | undefined) => (path ? { kind: 'disk' as const, path } : null);
+  return {
+    name: 'perseus-run',
+    osPreset: 'other',
+    memoryMiB,
+    cpuModel: cpu,
+    firmware,
+    bootOrder: boot,
+    floppyA: v.fda ?? null,
+    floppyB: v.fdb ?? null,
+    ide: {
+      primaryMaster: disk(v.hda),
+      primarySlave: disk(v.hdb),
+      secondaryMaster: v.cdrom ? { kind: 'cdrom', path: v.cdrom } : disk(v.hdc),
+      secondarySlave: disk(v.hdd),
+    },
+    nic: { model: nic, network: 'none' },
+    display: { adapter: 'std-vga', vramMiB: 16 },
+    notes: '',
+  };
+}
+
+/** COM1 backend for --serial. */
+function serialBackend(spec: string): { backend: SerialBackend | null; close(): void } {
+  if (spec === 'none') return { backend: null, close() {} };
+  if (spec === 'stdio') {
+    const pending: Uint8Array[] = [];
+    const onData = (d: Buffer) => pending.push(new Uint8Array(d));
+    const stdin = process.stdin;
+    const raw = stdin.isTTY === true;
+    if (raw) stdin.setRawMode(true);
+    stdin.on('data', onData);
+    stdin.resume();
+    return {
+      backend: {
+        write: (data) => { process.stdout.write(data); },
+        poll: () => pending.shift() ?? null,
+      },
+      close() {
+        stdin.off('data', onData);
+        if (raw) stdin.setRawMode(false);
+        stdin.pause();
+      },
+    };
+  }
+  if (spec.startsWith('file:')) {
+    const fd = openSync(spec.slice(5), 'w');
+    return {
+      backend: { write: (data) => { writeSync(fd, data); }, poll: () => null },
+      close() { closeSync(fd); },
+    };
+  }
+  throw new UsageError('--serial must be stdio, none or file:PATH');
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  let opts: RunOptions;
+  let settings: VmSettings;
+  try {
+    opts = parseRunArgs(args);
+    if (opts.flags.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    settings = settingsFromOptions(opts);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`perseus run: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const v = opts.values;
+  const timeoutS = v.timeout === undefined ? Infinity : Number(v.timeout);
+  if (!(timeoutS > 0)) {
+    process.stderr.write('perseus run: --timeout must be a positive number of seconds\n');
+    return 2;
+  }
+  let serial: ReturnType<typeof serialBackend>;
+  try {
+    serial = serialBackend(v.serial ?? 'none');
+  } catch (e) {
+    process.stderr.write(`perseus run: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const stats = opts.flags.stats === true;
+  const t0 = performance.now();
+  const stat = (event: string, instr: number) => {
+    if (stats) process.stderr.write(`ANCHOR-STAT event=${event} t_ms=${Math.round(performance.now() - t0)} instr=${instr}\n`);
+  };
+  let machine: Machine;
+  try {
+    machine = await buildMachine(settings, {
+      writable: opts.flags.writable === true,
+      serial: serial.backend ? [serial.backend] : [],
+      deterministic: opts.flags.deterministic === true,
+      vgaFirmware: v['vga-firmware'],
+      log: (m) => { if (process.env.PERSEUS_DEBUG) process.stderr.write(`${m}\n`); },
+    });
+  } catch (e) {
+    serial.close();
+    if (e instanceof SetupError) {
+      process.stderr.write(`perseus run: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  try {
+    return await runLoop(machine, opts, timeoutS, stat, t0);
+  } finally {
+    serial.close();
+    finishOutputs(machine, opts);
+    if (stats) {
+      const secs = (performance.now() - t0) / 1000;
+      process.stderr.write(`perseus run: ${machine.instructionCount} instructions in ${secs.toFixed(2)} s, ${(machine.instructionCount / secs / 1e6).toFixed(1)} MIPS\n`);
+    }
+  }
+}
+
+async function runLoop(machine: Machine, opts: RunOptions, timeoutS: number, stat: (e: string, i: number) => void, t0: number): Promise<number> {
+  const v = opts.values;
+  const until = v.until;
+  const typeText = v.type?.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+  let serialText = '';
+  let serialLine = '';
+  let matched = until === undefined;
+  let typed = false;
+  if (machine instanceof PcMachine) {
+    machine.serialListeners.push((b) => {
+      const ch = String.fromCharCode(b);
+      if (until !== undefined && !matched) {
+        serialText = (serialText + ch).slice(-Math.max(4096, until.length * 2));
+      }
+      if (b === 0x0a) {
+        const line = serialLine.replace(/\r$/, '');
+        if (line.startsWith('ANCHOR-')) stat(line.split(/\s/)[0], machine.instructionCount);
+        serialLine = '';
+      } else if (serialLine.length < 4096) {
+        serialLine += ch;
+      }
+    });
+  }
+  stat('started', 0);
+  const deadline = t0 + timeoutS * 1000;
+  let lastScreenCheck = 0;
+  for (;;) {
+    const r = machine.run(2_000_000);
+    const now = performance.now();
+    if (!matched && until !== undefined) {
+      if (serialText.includes(until)) matched = true;
+      else if (now - lastScreenCheck > 200) {
+        lastScreenCheck = now;
+        machine.updateScreen();
+        if (machine.screen().text.includes(until)) matched = true;
+      }
+      if (matched && typeText === undefined) return 0;
+    }
+    if (matched && typeText !== undefined && !typed) {
+      machine.input({ type: 'text', text: typeText });
+      typed = true;
+    }
+    if (r === 'poweroff') return 0;
+    if (r === 'halted') {
+      const wait = machine instanceof PcMachine ? machine.idleWaitMs() : 1;
+      if (wait <= 0 && opts.flags.deterministic) {
+        process.stderr.write('perseus run: the machine halted with nothing left to wake it\n');
+        return matched ? 0 : 1;
+      }
+      await sleep(Math.min(10, Math.max(1, wait)));
+    } else {
+      // Let stdin and signals through now and then.
+      await new Promise((res) => setImmediate(res));
+    }
+    if (performance.now() >= deadline) {
+      if (!matched) {
+        process.stderr.write(`perseus run: timed out after ${timeoutS} s waiting for "${until}" on the screen or COM1\n`);
+        return 1;
+      }
+      return 0;
+    }
+  }
+}
+
+function finishOutputs(machine: Machine, opts: RunOptions): void {
+  const v = opts.values;
+  if (!v.screenshot && !v['screen-text']) return;
+  machine.updateScreen();
+  const s = machine.screen();
+  if (v.screenshot) writeFileSync(v.screenshot, encodePng(s.width, s.height, s.rgba));
+  if (v['screen-text']) writeFileSync(v['screen-text'], s.text);
 }
