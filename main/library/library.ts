@@ -66,7 +66,10 @@ export class VmLibrary {
     const path = join(dataDir, LIBRARY_DB_FILE);
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, { timeout: 5000 });
+      // Under Electron, `npm start` points PERSEUS_SQLITE_BINDING at a build of the native
+      // module for Electron's ABI (scripts/start.mjs); Node (CLI, tests) uses the default.
+      const nativeBinding = process.env.PERSEUS_SQLITE_BINDING || undefined;
+      db = new Database(path, { timeout: 5000, nativeBinding });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
