@@ -138,6 +138,53 @@ export class Fpu extends FpuState implements FpuUnit {
 
   private readonly restoreBuffer = new Float64Array(24);
 
+  /**
+   * The x87 part of an FXSAVE image at `linear` (legacy 32-bit format): FCW, FSW, abridged
+   * FTW, FOP, FIP, FCS, FDP, FDS (bytes 0..23) and ST(0)..ST(7) at 32 + 16*i. MXCSR
+   * (bytes 24..31) and the XMM registers are the CPU's; reserved bytes are not written.
+   * Unlike FNSAVE, the unit is not reinitialized.
+   */
+  fxsave(linear: number): void {
+    const m = this.mem;
+    m.write16(linear, this.controlWord);
+    m.write16(linear + 2, this.statusWord);
+    m.write8(linear + 4, this.abridgedTagWord);
+    m.write16(linear + 6, this.fop & 0x7ff);
+    m.write32(linear + 8, this.fip | 0);
+    m.write16(linear + 12, this.fcs);
+    m.write32(linear + 16, this.fdp | 0);
+    m.write16(linear + 20, this.fds);
+    for (let i = 0; i < 8; i++) {
+      const p = (this.top + i) & 7;
+      this.writeM80(linear + 32 + 16 * i, this.regSignExp[p]!, this.regMant[2 * p + 1]!, this.regMant[2 * p]!);
+    }
+  }
+
+  /** Load the x87 part of an FXRSTOR image (reads everything before changing anything). */
+  fxrstor(linear: number): void {
+    const m = this.mem;
+    const buf = this.restoreBuffer;
+    for (let i = 0; i < 8; i++) {
+      const a = linear + 32 + 16 * i;
+      buf[3 * i] = m.read32(a) >>> 0;
+      buf[3 * i + 1] = m.read32(a + 4) >>> 0;
+      buf[3 * i + 2] = m.read16(a + 8) & 0xffff;
+    }
+    const cw = m.read16(linear), sw = m.read16(linear + 2), tag = m.read8(linear + 4);
+    const fop = m.read16(linear + 6), fip = m.read32(linear + 8), fcs = m.read16(linear + 12);
+    const fdp = m.read32(linear + 16), fds = m.read16(linear + 20);
+    this.controlWord = (cw & 0x1f3f) | 0x0040;
+    this.syncControl();
+    this.setStatusWord(sw);
+    this.setAbridgedTagWord(tag);
+    this.fop = fop & 0x7ff;
+    this.fip = fip >>> 0;
+    this.fcs = fcs & 0xffff;
+    this.fdp = fdp >>> 0;
+    this.fds = fds & 0xffff;
+    for (let i = 0; i < 8; i++) this.writeST(i, buf[3 * i + 2]!, buf[3 * i + 1]!, buf[3 * i]!);
+  }
+
   private executeMemory(opcode: number, reg: number, linear: number): void {
     switch (opcode) {
       case 0xd8: this.prepare(); this.readM32Real(linear); this.memArith(reg); return;

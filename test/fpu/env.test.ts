@@ -95,6 +95,28 @@ describe('environment images', () => {
   });
 });
 
+describe('FXSAVE / FXRSTOR image (x87 part)', () => {
+  it('stores the legacy layout and restores it without reinitializing', () => {
+    const r = prepared();
+    r.fpu.fxsave(IMG);
+    const m = r.mem;
+    expect(m.read16(IMG)).toBe(r.fpu.controlWord);
+    expect(m.read16(IMG + 2)).toBe(r.fpu.statusWord);
+    expect(m.read8(IMG + 4)).toBe(0xf0); // physical registers 4..7 in use
+    expect(m.read16(IMG + 6)).toBe(0x328);
+    expect([m.read32(IMG + 8), m.read16(IMG + 12), m.read32(IMG + 16), m.read16(IMG + 20)]).toEqual([0x10, 0x1234, 0x300, 0x2000]);
+    expect(hex80({ lo: m.read32(IMG + 32), hi: m.read32(IMG + 36), se: m.read16(IMG + 40) })).toBe(hex80(st(r, 0)));
+    expect(r.fpu.fullTagWord).not.toBe(0xffff); // not reinitialized
+    const t = makeRig();
+    t.mem.bytes.set(r.mem.bytes.subarray(IMG, IMG + 160), IMG);
+    t.fpu.fxrstor(IMG);
+    expect(t.fpu.statusWord).toBe(r.fpu.statusWord);
+    expect(t.fpu.controlWord).toBe(r.fpu.controlWord);
+    expect(t.fpu.fullTagWord).toBe(r.fpu.fullTagWord);
+    for (let i = 0; i < 8; i++) expect(hex80(st(t, i))).toBe(hex80(st(r, i)));
+  });
+});
+
 describe('snapshot state', () => {
   it('round-trips registers, words, pointers through the state file', () => {
     const r = prepared();
