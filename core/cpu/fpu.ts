@@ -309,14 +309,20 @@ export class Fpu extends FpuState implements FpuUnit {
   /** FCOM/FUCOM family on A and B: condition codes, then `pops`. */
   private fcomValues(quiet: boolean, pops: number): void {
     const r = this.compareAB(quiet);
-    if (this.signal(this.engine.flags & ~EXC_PE)) return;
+    // Even with IE/DE unmasked the condition codes report the comparison ("unordered" for
+    // an invalid one), as a host x87 does; only the pop is suppressed.
+    const abort = this.signal(this.engine.flags & ~EXC_PE);
     this.setCC(r >= 2, r === 3, false, r === 1 || r === 3);
+    if (abort) return;
     for (let k = 0; k < pops; k++) this.pop();
   }
 
   private compareUnderflow(pops: number, eflags: boolean): void {
     this.setC1(false);
-    if (this.signal(EXC_IE | EXC_SF)) return;
+    if (this.signal(EXC_IE | EXC_SF)) {
+      if (!eflags) this.setCC(true, true, false, true);
+      return;
+    }
     if (eflags) this.hooks.setFcomiFlags(0x45);
     else this.setCC(true, true, false, true);
     for (let k = 0; k < pops; k++) this.pop();

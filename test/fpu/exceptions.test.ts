@@ -172,6 +172,17 @@ describe('unmasked exceptions and their reporting', () => {
     expect(u.fpu.statusWord & 0x3f).toBe(0x10);
   });
 
+  it('an unmasked invalid compare still reports unordered and does not pop', () => {
+    const r = makeRig();
+    fldcw(r, cwFor(3, 0, 0x3e));
+    fld80(r, ONE);
+    fld80(r, { se: 0x7fff, hi: 0xc0000000, lo: 0 }); // QNaN: FCOM (not FUCOM) is invalid
+    exec(r, 0xd8, 0xd9); // FCOMP ST(1)
+    expect(r.fpu.statusWord & 0x4700).toBe(0x4500);
+    expect(r.fpu.statusWord & (SW_IE | SW_ES)).toBe(SW_IE | SW_ES);
+    expect(top(r.fpu.statusWord)).toBe(6);
+  });
+
   it('FSCALE beyond even the wrapped range gives infinity or zero (unmasked OE/UE)', () => {
     const r = makeRig();
     fldcw(r, cwFor(3, 2, 0x37)); // OE unmasked, rounding up
