@@ -529,13 +529,13 @@ function execute(c: Cpu, op: number): void {
       sys.farReturn(c, c.opsize32, imm);
       return;
     }
-    case 0xcc: sys.deliverInterrupt(c, 3, INT_SOFTWARE, -1); return;
+    case 0xcc: sys.deliverInterrupt(c, 3, sys.KIND_SOFTWARE_EXCEPTION, -1); return;
     case 0xcd: {
       const v = c.fetch8();
       sys.deliverInterrupt(c, v, INT_SOFTWARE, -1);
       return;
     }
-    case 0xce: if (c.getOF()) sys.deliverInterrupt(c, 4, INT_SOFTWARE, -1); return;
+    case 0xce: if (c.getOF()) sys.deliverInterrupt(c, 4, sys.KIND_SOFTWARE_EXCEPTION, -1); return;
     case 0xcf: sys.iret(c, c.opsize32); return;
     case 0xd4: aam(c, c.fetch8()); return;
     case 0xd5: aad(c, c.fetch8()); return;
@@ -614,11 +614,17 @@ function execute(c: Cpu, op: number): void {
     case 0xf8: c.setArithFlags(c.getEflags() & ~1); return;
     case 0xf9: c.setArithFlags(c.getEflags() | 1); return;
     case 0xfa:
-      if ((c.protectedMode && c.cpl > iopl(c)) || (c.v86 && iopl(c) < 3)) c.fault(EXC_GP, 0);
+      if ((c.protectedMode && c.cpl > iopl(c)) || (c.v86 && iopl(c) < 3)) {
+        sys.virtualCli(c); // CR4.VME/PVI: clears VIF, else #GP(0)
+        return;
+      }
       c.flags &= ~FLAG_IF;
       return;
     case 0xfb:
-      if ((c.protectedMode && c.cpl > iopl(c)) || (c.v86 && iopl(c) < 3)) c.fault(EXC_GP, 0);
+      if ((c.protectedMode && c.cpl > iopl(c)) || (c.v86 && iopl(c) < 3)) {
+        sys.virtualSti(c);
+        return;
+      }
       if ((c.flags & FLAG_IF) === 0) c.intShadow = true;
       c.flags |= FLAG_IF;
       return;
@@ -698,26 +704,25 @@ function arpl(c: Cpu): void {
   decodeModrm(c, c.fetch8());
   probeRmw(c, 2);
   const dst = c.readModrm16();
-  const src = c.reg16[c.modrmRegField * 2];
-  const f = c.getEflags();
-  if ((dst & 3) < (src & 3)) {
-    const v = (dst & ~3) | (src & 3);
-    c.writeModrm16(v);
-    c.setArithFlags(f | 0x40);
-  } else {
-    c.setArithFlags(f & ~0x40);
-  }
+  const v = sys.arpl(c, dst, c.reg16[c.modrmRegField * 2]);
+  if (v !== dst) c.writeModrm16(v);
 }
 
 function pushf(c: Cpu): void {
-  if (c.v86 && iopl(c) < 3) c.fault(EXC_GP, 0);
+  if (c.v86 && iopl(c) < 3) {
+    sys.virtualPushf(c, c.opsize32);
+    return;
+  }
   const f = c.getEflags();
   if (c.opsize32) c.push32(f & ~(FLAG_VM | FLAG_RF));
   else c.push16(f);
 }
 
 function popf(c: Cpu): void {
-  if (c.v86 && iopl(c) < 3) c.fault(EXC_GP, 0);
+  if (c.v86 && iopl(c) < 3) {
+    sys.virtualPopf(c, c.opsize32);
+    return;
+  }
   const old = c.getEflags();
   let v = c.opsize32 ? c.stackRead32(0) : c.stackRead16(0) | (old & 0xffff0000);
   c.adjustSp(c.opsize32 ? 4 : 2);
