@@ -12,8 +12,8 @@
 
 import type { Stateful, VMStateDecl } from '../state/vmstate.js';
 
-/** Nominal guest speed for the instruction→time mapping: 100 MIPS, 10 ns per instruction. */
-export const NOMINAL_IPS = 100_000_000;
+/** Nominal guest speed for the instruction→time mapping: 50 MIPS, 20 ns per instruction. */
+export const NOMINAL_IPS = 50_000_000;
 export const NS_PER_SEC = 1_000_000_000;
 
 export type TimerCallback = (nowNs: number) => void;
