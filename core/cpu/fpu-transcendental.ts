@@ -79,7 +79,19 @@ export function unary(f: Float80, op: number, se: number, hi: number, lo: number
     if (c === CLS_INF) { if (sign) f.setResult(0xbfff, 0x80000000, 0); else f.setInf(0); return false; }
     if (c === CLS_DENORMAL) f.flags |= EXC_DE;
     if ((se & 0x7fff) === 0 || unbiasedExp(se) < -60) { mulInexact(f, se, hi, lo, 0x3ffe, LN2_HI, LN2_LO); return false; }
-    if (unbiasedExp(se) < 0) {
+    if (unbiasedExp(se) === 0 && hi === 0x80000000 && lo === 0) {
+      // x = +1 behaves as 1 - tiny, x = -1 as exactly -1/2, both inexact (host x87).
+      if (sign) { f.setResult(0xbffe, 0x80000000, 0); f.roundedUp = false; f.flags |= EXC_PE; }
+      else f.roundNudged(0x3fff, 0x80000000, 0, true);
+      return false;
+    }
+    if (unbiasedExp(se) >= 0) {
+      // Outside the domain |x| <= 1 the hardware returns the operand (with PE).
+      f.setResult(se, hi, lo);
+      f.flags |= EXC_PE;
+      return false;
+    }
+    {
       toDD(se, hi, lo);
       const sc = 2 ** ddScale;
       dd.mul(dd.hi * sc, dd.lo * sc, LN2_DH, LN2_DL);
