@@ -264,6 +264,15 @@ describe('transcendental instructions', () => {
     exec(y, 0xd9, 0xf1);
     expect(hex80(st(y, 0))).toBe('c004:f000000000000000');
     expect(y.fpu.statusWord & SW_PE).toBe(SW_PE);
+    // F2XM1 outside |x| <= 1 returns the operand, at -1 exactly -1/2 (host x87), both with PE.
+    for (const [x, want] of [['4000:c90fdaa22168c235', '4000:c90fdaa22168c235'], ['bfff:8000000000000000', 'bffe:8000000000000000']]) {
+      const e = makeRig();
+      const [se, m] = x!.split(':');
+      fld80(e, { se: parseInt(se!, 16), hi: parseInt(m!.slice(0, 8), 16), lo: parseInt(m!.slice(8), 16) });
+      exec(e, 0xd9, 0xf0);
+      expect(hex80(st(e, 0))).toBe(want);
+      expect(e.fpu.statusWord & SW_PE).toBe(SW_PE);
+    }
     // FPATAN special cases are the rounded constants.
     const a = makeRig();
     fld80(a, ONE); fld80(a, { se: 0, hi: 0, lo: 0 });
