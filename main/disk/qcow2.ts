@@ -322,7 +322,7 @@ export class Qcow2Image implements DiskImage {
     const hi = view.getUint32(at);
     const lo = view.getUint32(at + 4);
     const host = hi & COMPRESSED_HI ? 0 : entryOffset(hi, lo);
-    const zeroFlag = this.version === 3 && (lo & 1) === 1;
+    const zeroFlag = this.version === 3 && !(hi & COMPRESSED_HI) && (lo & 1) === 1;
     if (host !== 0 && !zeroFlag) {
       if (host % cs) this.corrupt(`data cluster offset ${host} is not cluster aligned`);
       this.file.writeAt(host + within, piece);
