@@ -178,6 +178,7 @@ export class NatBackend implements NetworkBackend {
       sock.destroy();
       return;
     }
+    if (this.tcp.size >= MAX_TCP_CONNECTIONS) this.evictStalestTcp();
     const remotePort = this.allocForwardPort();
     const conn = new TcpConnection(this.tcpOut, GUEST_IP, guestPort, GATEWAY_IP, remotePort, 'syn-sent');
     this.tcp.set(conn.key, conn);
@@ -381,10 +382,11 @@ export class NatBackend implements NetworkBackend {
       return true;
     }
     const host = this.hostAddress(ip.dst);
-    if (!host || this.tcp.size >= MAX_TCP_CONNECTIONS) {
+    if (!host) {
       this.refuse(ip, seg);
       return true;
     }
+    if (this.tcp.size >= MAX_TCP_CONNECTIONS) this.evictStalestTcp();
     const c = new TcpConnection(this.tcpOut, ip.src, seg.srcPort, ip.dst, seg.dstPort, 'connecting');
     c.guestSyn(seg);
     this.tcp.set(key, c);
@@ -393,6 +395,13 @@ export class NatBackend implements NetworkBackend {
     c.attach(sock);
     sock.once('connect', () => c.hostConnected());
     return true;
+  }
+
+  /** At the connection limit, the connection idle longest is reset (like a full conntrack table). */
+  private evictStalestTcp(): void {
+    let stalest: TcpConnection | null = null;
+    for (const c of this.tcp.values()) if (!stalest || c.lastActivity < stalest.lastActivity) stalest = c;
+    stalest?.destroy(true);
   }
 
   /** RST for a segment that belongs to no connection (RFC 793 "reset generation"). */

@@ -30,6 +30,8 @@ const MAX_RETRIES = 10;
 export class TcpConnection {
   state: TcpState;
   socket: Socket | null = null;
+  /** Last time anything happened on this connection (the NAT evicts the stalest at its limit). */
+  lastActivity: number;
 
   // Sending to the guest.
   readonly iss = (Math.random() * 0x100000000) >>> 0;
@@ -64,6 +66,7 @@ export class TcpConnection {
   ) {
     this.state = state;
     this.lastProgress = out.now();
+    this.lastActivity = this.lastProgress;
   }
 
   get key(): string {
@@ -117,6 +120,7 @@ export class TcpConnection {
 
   input(seg: TcpSegment): void {
     const f = seg.flags;
+    this.lastActivity = this.out.now();
     if (this.state === 'closed') return;
     if (this.state === 'syn-sent') {
       if (f & TCP_RST) {
@@ -230,6 +234,7 @@ export class TcpConnection {
 
   private hostData(d: Buffer): void {
     if (this.state === 'closed' || this.finSent) return;
+    this.lastActivity = this.out.now();
     this.chunks.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
     this.buffered += d.byteLength;
     if (this.buffered > SEND_BUFFER_LIMIT) this.socket?.pause();
