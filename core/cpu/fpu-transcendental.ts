@@ -1,9 +1,9 @@
 // The x87 instructions beyond the basic arithmetic: FSQRT and FRNDINT (exact, from the
-// engine), FSCALE (exact up to the final rounding), and the transcendental ones, which are
-// evaluated in float64 and then rounded to the precision control. Special operands (zeros,
-// infinities, NaNs, out-of-range arguments) follow the SDM tables exactly; finite results of
-// FSIN/FCOS/FPTAN/FPATAN/F2XM1/FYL2X/FYL2XP1 are accurate to about 1 ulp of a double (53
-// bits), not to the 64 bits of the real unit. See FPU-NOTES.md.
+// engine), FSCALE (exact up to the final rounding), and the transcendental ones, evaluated
+// in double-double arithmetic (./fpu-dd.ts, about 106 bits) and rounded once to the
+// precision and rounding control. Special operands (zeros, infinities, NaNs, out-of-range
+// arguments, tiny arguments) follow the SDM tables and a host x87's behaviour. See
+// FPU-NOTES.md.
 
 import {
   BIAS, CLS_DENORMAL, CLS_INF, CLS_NORMAL, CLS_UNSUPPORTED, CLS_ZERO, EXC_DE, EXC_PE, EXC_ZE,
@@ -38,7 +38,7 @@ function mulInexact(f: Float80, ase: number, ahi: number, alo: number, bse: numb
 }
 
 // Double-double constants (about 96 correct bits).
-dd.fromWords(0xc90fdaa2, 0x2168c234, 0xc0000000, 0);
+dd.fromWords(PI66_W[0], PI66_W[1], PI66_W[2], 0);
 const PIO2_H = dd.hi, PIO2_L = dd.lo; // the unit's 66-bit pi, halved
 dd.fromWords(0xb17217f7, 0xd1cf79ab, 0xc9e3b398, -1);
 const LN2_DH = dd.hi, LN2_DL = dd.lo;
@@ -117,57 +117,10 @@ export function unary(f: Float80, op: number, se: number, hi: number, lo: number
     return false;
   }
   if (trigDD(f, op, se, hi, lo)) return false;
-  const x = reduceQuarterPi(f, se, hi, lo);
-  const q = reducedQuadrant;
-  const s = Math.sin(x), co = Math.cos(x);
-  let v: number;
-  switch (op) {
-    case OP_FSIN: v = (q & 1) === 0 ? s : co; if (q & 2) v = -v; break;
-    case OP_FCOS: v = (q & 1) === 0 ? co : -s; if (q & 2) v = -v; break;
-    default: v = (q & 1) === 0 ? s / co : -co / s; break;
-  }
-  numberResult(f, v);
-  return false;
-}
-
-let reducedQuadrant = 0;
-
-/**
- * x = k * pi/2 + r with |r| <= pi/4 (about): returns r as a double and sets the quadrant
- * k mod 4. The reduction is done in extended precision against the x87's 66-bit pi (three
- * 32-bit pieces, exact products for |k| < 2^32), so results near multiples of pi match the
- * hardware (tan of FLDPI's value is 2^-64, as on a real unit).
- */
-function reduceQuarterPi(f: Float80, se: number, hi: number, lo: number): number {
+  // Not reached for valid operands (trigDD only fails on a zero or non-finite value).
   const xd = f.toNumber(se, hi, lo);
-  const kd = Math.round(xd / (Math.PI / 2));
-  if (kd === 0) { reducedQuadrant = 0; return xd; }
-  if (Math.abs(kd) >= 4294967296) {
-    // Beyond exact reduction: fall back to the double argument.
-    reducedQuadrant = 0;
-    return xd;
-  }
-  reducedQuadrant = ((kd % 4) + 4) % 4;
-  const saveFlags = f.flags, saveRc = f.rc, savePc = f.pc;
-  f.rc = RC_NEAREST;
-  f.pc = 64;
-  // pi/2 = (P1 + P2 + P3) * 2^-?; each piece has 32 significant bits.
-  let rSE = se, rHi = hi, rLo = lo;
-  for (let piece = 0; piece < 3; piece++) {
-    // k * piece: k has <= 32 bits and the piece 32 bits, so the product is exact.
-    f.fromUnsigned64(0, 0, PI66_W[piece]!);
-    if (f.rSE === 0) continue;
-    const pSE = (f.rSE & 0x7fff) - 31 - 32 * piece; // word * 2^-(31 + 32 * piece) of pi/2
-    f.setResult(pSE, f.rHi, f.rLo);
-    const tSE = f.rSE, tHi = f.rHi, tLo = f.rLo;
-    f.fromUnsigned64(kd < 0 ? 1 : 0, 0, Math.abs(kd) >>> 0);
-    f.mul(f.rSE, f.rHi, f.rLo, tSE, tHi, tLo);
-    f.add(rSE, rHi, rLo, f.rSE, f.rHi, f.rLo, true);
-    rSE = f.rSE; rHi = f.rHi; rLo = f.rLo;
-  }
-  const r = f.toNumber(rSE, rHi, rLo);
-  f.flags = saveFlags; f.rc = saveRc; f.pc = savePc;
-  return r;
+  numberResult(f, op === OP_FSIN ? Math.sin(xd) : op === OP_FCOS ? Math.cos(xd) : Math.tan(xd));
+  return false;
 }
 
 /**

@@ -1,7 +1,8 @@
 // The x87 floating-point unit of a P6 (Pentium Pro / II): register stack, control, status and
 // tag words, every D8..DF instruction, exception signalling (#MF or FERR#) and the
 // FSTENV/FSAVE images. Arithmetic is exact on 80-bit values (./fpu-float80.ts); the
-// transcendental instructions go through float64 (./fpu-transcendental.ts). See FPU-NOTES.md.
+// transcendental instructions are computed in double-double (./fpu-transcendental.ts).
+// See FPU-NOTES.md.
 //
 // Wiring (done by the CPU):
 //   const fpu = new Fpu(cpu /* FpuMemory */, {
