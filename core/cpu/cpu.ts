@@ -617,12 +617,13 @@ export class Cpu implements Stateful, FpuMemory {
 
   private rd32(lin: number, need: number): number {
     if ((lin & 0xfff) > 0xffc) {
+      // CR2 of a fault on the second page is that page's first byte.
       const lo = this.translateRead(lin, need);
-      const hi = this.translateRead((lin + 3) | 0, need);
-      const n = 4 - (lin & 3);
+      const hi = this.translateRead(((lin | 0xfff) + 1) | 0, need);
+      const n = 0x1000 - (lin & 0xfff);
       let v = 0;
       for (let i = 0; i < n; i++) v |= this.physRead8((lo + i) | 0) << (i * 8);
-      for (let i = n; i < 4; i++) v |= this.physRead8((hi - 3 + i) | 0) << (i * 8);
+      for (let i = n; i < 4; i++) v |= this.physRead8((hi + i - n) | 0) << (i * 8);
       return v;
     }
     return this.physRead32(this.translateRead(lin, need));
@@ -646,10 +647,10 @@ export class Cpu implements Stateful, FpuMemory {
   private wr32(lin: number, v: number, need: number): void {
     if ((lin & 0xfff) > 0xffc) {
       const lo = this.translateWrite(lin, need);
-      const hi = this.translateWrite((lin + 3) | 0, need);
-      const n = 4 - (lin & 3);
+      const hi = this.translateWrite(((lin | 0xfff) + 1) | 0, need);
+      const n = 0x1000 - (lin & 0xfff);
       for (let i = 0; i < n; i++) this.physWrite8((lo + i) | 0, v >> (i * 8));
-      for (let i = n; i < 4; i++) this.physWrite8((hi - 3 + i) | 0, v >> (i * 8));
+      for (let i = n; i < 4; i++) this.physWrite8((hi + i - n) | 0, v >> (i * 8));
       return;
     }
     this.physWrite32(this.translateWrite(lin, need), v);
@@ -664,11 +665,11 @@ export class Cpu implements Stateful, FpuMemory {
   /** Check that a linear range can be written (all-or-nothing multi-part writes). */
   probeWrite(lin: number, len: number): void {
     this.translateWrite(lin, this.tlbWriteNeed);
-    this.translateWrite((lin + len - 1) | 0, this.tlbWriteNeed);
+    for (let p = ((lin | 0xfff) + 1) | 0; (p - lin) >>> 0 < len >>> 0; p = (p + 0x1000) | 0) this.translateWrite(p, this.tlbWriteNeed);
   }
   probeRead(lin: number, len: number): void {
     this.translateRead(lin, this.tlbReadNeed);
-    this.translateRead((lin + len - 1) | 0, this.tlbReadNeed);
+    for (let p = ((lin | 0xfff) + 1) | 0; (p - lin) >>> 0 < len >>> 0; p = (p + 0x1000) | 0) this.translateRead(p, this.tlbReadNeed);
   }
 
   readSystem8(lin: number): number { return this.rd8(lin, TLB_SUP_READ); }
