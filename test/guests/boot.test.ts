@@ -1,0 +1,61 @@
+// Guest boots through the public board API with SeaBIOS: the guests from ../shared/guests
+// (INDEX.md) must reach their success markers on the text screen.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { PcMachine } from '../../core/board/pc.js';
+import { MemoryBlockDevice } from '../../core/disk/block.js';
+import { sharedFile } from '../helpers/shared.js';
+import { floppyConfig, seabiosAvailable } from '../board/board-helpers.js';
+
+/** Run until `marker` is on the text screen; returns the instructions it took, or -1. */
+export function runUntilScreen(m: PcMachine, marker: string, maxInstructions: number): number {
+  while (m.instructionCount < maxInstructions) {
+    const stop = m.run(2_000_000);
+    if (stop === 'poweroff') return -1;
+    m.updateScreen();
+    if (m.screen().text.includes(marker)) return m.instructionCount;
+  }
+  return -1;
+}
+
+function floppy(name: string): MemoryBlockDevice | null {
+  const path = sharedFile('guests', name);
+  if (!path) return null;
+  // A private copy: the guest may write to its floppy.
+  return new MemoryBlockDevice(new Uint8Array(readFileSync(path)));
+}
+
+describe('guest boots with SeaBIOS', () => {
+  it('FreeDOS 7.22 floppy reaches the welcome line and the A:\\> prompt', () => {
+    if (!seabiosAvailable()) return;
+    const img = floppy('freedos722.img');
+    if (!img) return;
+    const m = new PcMachine(floppyConfig(img, { bootOrder: 'a', memoryMiB: 64 }));
+    const n = runUntilScreen(m, 'A:\\>', 400_000_000);
+    const text = m.screen().text;
+    expect(text).toContain('Welcome to FreeDOS (http://www.freedos.org)!');
+    expect(n).toBeGreaterThan(0);
+    // HIMEM found A20 and extended memory.
+    expect(text).toContain('XMS');
+  });
+
+  it('MikeOS 4.6.1 floppy shows its welcome dialog', () => {
+    if (!seabiosAvailable()) return;
+    const img = floppy('mikeos-4.6.1.flp');
+    if (!img) return;
+    const m = new PcMachine(floppyConfig(img, { bootOrder: 'a' }));
+    const n = runUntilScreen(m, 'Thanks for trying out MikeOS!', 400_000_000);
+    expect(n).toBeGreaterThan(0);
+  });
+
+  it('minimal FreeDOS boot disks in four geometries reach A:\\>', () => {
+    if (!seabiosAvailable()) return;
+    for (const name of ['freedos-boot-1.4MB.img', 'freedos-boot-720K.img', 'freedos-boot-360K.img', 'freedos-boot-160K.img']) {
+      const img = floppy(name);
+      if (!img) return;
+      const m = new PcMachine(floppyConfig(img, { bootOrder: 'a' }));
+      const n = runUntilScreen(m, 'A:\\>', 300_000_000);
+      expect(n, name).toBeGreaterThan(0);
+    }
+  });
+});
