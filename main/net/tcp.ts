@@ -37,6 +37,8 @@ export class TcpConnection {
   readonly iss = (Math.random() * 0x100000000) >>> 0;
   sndUna = this.iss;
   sndNxt = this.iss;
+  /** Highest sequence number sent (sndNxt falls back to sndUna when retransmitting). */
+  sndMax = this.iss;
   sndWnd = 0;
   guestMss = 536;
   /** Bytes from the host, starting at sequence number sndUna (+1 before the SYN is acked). */
@@ -44,7 +46,8 @@ export class TcpConnection {
   private buffered = 0;
   private hostEnded = false;
   private finSent = false;
-  private finSeq = 0;
+  /** Sequence number of our FIN once it was first sent, -1 before. */
+  private finSeq = -1;
   private finAcked = false;
 
   // Receiving from the guest.
@@ -102,7 +105,7 @@ export class TcpConnection {
   hostConnected(): void {
     if (this.state !== 'connecting') return;
     this.state = 'syn-rcvd';
-    this.sndNxt = (this.iss + 1) >>> 0;
+    this.sndNxt = this.sndMax = (this.iss + 1) >>> 0;
     this.out.emit(this, TCP_SYN | TCP_ACK, this.iss, this.rcvNxt, undefined, OUR_MSS);
     this.lastProgress = this.out.now();
   }
@@ -110,7 +113,7 @@ export class TcpConnection {
   /** Active open (port forward): send our SYN to the guest. */
   openToGuest(): void {
     this.state = 'syn-sent';
-    this.sndNxt = (this.iss + 1) >>> 0;
+    this.sndNxt = this.sndMax = (this.iss + 1) >>> 0;
     this.socket?.pause();
     this.out.emit(this, TCP_SYN, this.iss, 0, undefined, OUR_MSS);
     this.lastProgress = this.out.now();
@@ -177,9 +180,10 @@ export class TcpConnection {
   }
 
   private processAck(seg: TcpSegment): void {
-    if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt)) {
+    if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax)) {
+      if (seqLt(this.sndNxt, seg.ack)) this.sndNxt = seg.ack; // an ACK for data sent before a go-back-N
       let acked = (seg.ack - this.sndUna) >>> 0;
-      if (this.finSent && seg.ack === ((this.finSeq + 1) >>> 0)) {
+      if (this.finSeq >= 0 && !this.finAcked && seg.ack === ((this.finSeq + 1) >>> 0)) {
         this.finAcked = true;
         acked--;
       }
@@ -233,7 +237,7 @@ export class TcpConnection {
   // ---- host data to the guest
 
   private hostData(d: Buffer): void {
-    if (this.state === 'closed' || this.finSent) return;
+    if (this.state === 'closed' || this.hostEnded) return;
     this.lastActivity = this.out.now();
     this.chunks.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
     this.buffered += d.byteLength;
@@ -289,12 +293,14 @@ export class TcpConnection {
       if (inFlight === 0) this.lastProgress = this.out.now();
       this.out.emit(this, TCP_ACK | TCP_PSH, this.sndNxt, this.rcvNxt, data);
       this.sndNxt = (this.sndNxt + n) >>> 0;
+      if (seqLt(this.sndMax, this.sndNxt)) this.sndMax = this.sndNxt;
     }
-    if (this.hostEnded && !this.finSent && ((this.sndNxt - this.sndUna) >>> 0) === this.buffered) {
+    if (this.hostEnded && !this.finSent && !this.finAcked && ((this.sndNxt - this.sndUna) >>> 0) === this.buffered) {
       this.finSent = true;
       this.finSeq = this.sndNxt;
       this.out.emit(this, TCP_FIN | TCP_ACK, this.sndNxt, this.rcvNxt);
       this.sndNxt = (this.sndNxt + 1) >>> 0;
+      if (seqLt(this.sndMax, this.sndNxt)) this.sndMax = this.sndNxt;
     }
   }
 

@@ -241,6 +241,18 @@ describe('NAT backend', () => {
     expect(c.text()).toBe('retransmitted payload');
   });
 
+  it('TCP: go-back-N after several lost segments delivers 200 KB exactly once, then FIN', async () => {
+    const payload = Buffer.alloc(200_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >> 9)) & 0xff;
+    const server = net.createServer((s) => s.end(payload));
+    const port = await listen(server);
+    const { guest } = newNat();
+    const c = guest.connect(GW, port);
+    c.dropNext = 5;
+    await guest.until(() => c.finReceived);
+    expect(Buffer.compare(Buffer.concat(c.received), payload)).toBe(0);
+  });
+
   it('TCP: a closed port answers RST; a stray segment gets RST; a guest RST closes the host socket', async () => {
     const closed = net.createServer();
     const deadPort = await listen(closed);
