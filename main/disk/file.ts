@@ -75,7 +75,8 @@ export class NodeImageFile implements ImageFile {
 export class MemoryImageFile implements ImageFile {
   private buf: Uint8Array;
   private length: number;
-  constructor(readonly path: string, data: Uint8Array, readonly readOnly = false) {
+  /** @param maxSize the file refuses to grow beyond this (fuzzing keeps it small) */
+  constructor(readonly path: string, data: Uint8Array, readonly readOnly = false, private readonly maxSize = 1 << 30) {
     this.buf = data;
     this.length = data.length;
   }
@@ -98,12 +99,13 @@ export class MemoryImageFile implements ImageFile {
     if (offset + data.length > this.length) this.length = offset + data.length;
   }
   truncate(size: number): void {
+    if (this.readOnly) throw new BlockError(`${this.path} is read-only`);
     this.ensure(size);
     if (size < this.length) this.buf.fill(0, size, this.length);
     this.length = size;
   }
   private ensure(size: number): void {
-    if (size > 1 << 30) throw new BlockError(`${this.path}: in-memory file would grow beyond 1 GiB`);
+    if (size > this.maxSize) throw new BlockError(`${this.path}: in-memory file would grow beyond ${this.maxSize} bytes`);
     if (size <= this.buf.length) return;
     const grown = new Uint8Array(Math.max(size, this.buf.length * 2));
     grown.set(this.buf.subarray(0, this.length));

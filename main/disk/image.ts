@@ -37,7 +37,7 @@ export function detectFormat(file: ImageFile): ImageFormat {
     file.readAt(size - 512, tail);
     if (isVhdFooter(tail)) return 'vhd';
   }
-  if (size < 1 << 20) {
+  if (size < 1 << 20 && head.length > 0 && (head[0] === 0x23 || head[0] === 0x0a || head[0] === 0x0d || (head[0]! >= 0x20 && head[0]! < 0x7f))) {
     const text = new TextDecoder().decode(head);
     if (/^#\s*Disk DescriptorFile/i.test(text) || (/^\s*createType\s*=/m.test(text) && /^\s*(RW|RDONLY)\s+\d+\s+\w+/m.test(text))) return 'vmdk';
   }

@@ -58,6 +58,7 @@ export class VdiImage implements DiskImage {
     if (this.size > this.blocks * this.blockSize) fail(`disk size ${this.size} exceeds its ${this.blocks} blocks`);
     if (this.allocated > this.blocks) fail(`${this.allocated} allocated blocks of ${this.blocks}`);
     if (this.mapOffset + this.blocks * 4 > this.dataOffset) fail('block map overlaps the data');
+    if (this.dataOffset + (this.allocated - 1) * this.blockSize > file.size()) fail(`${this.allocated} allocated blocks do not fit in the file (truncated?)`);
     for (let i = 424; i < 456; i++) if (head[i] !== 0) fail('linked (differencing) VDI images are not supported');
     const raw = readExact(file, this.mapOffset, this.blocks * 4, 'vdi block map');
     this.map = new Uint32Array(this.blocks);

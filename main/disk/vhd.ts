@@ -131,7 +131,13 @@ export class VhdImage implements DiskImage {
       const data = readExact(this.file, offset, length, 'vhd parent locator');
       let name: string;
       if (code === 'W2ru' || code === 'W2ku') name = new TextDecoder('utf-16le').decode(data);
-      else if (code === 'MacX') name = decodeURIComponent(new TextDecoder().decode(data).replace(/^file:\/\/(localhost)?/, ''));
+      else if (code === 'MacX') {
+        try {
+          name = decodeURIComponent(new TextDecoder().decode(data).replace(/^file:\/\/(localhost)?/, ''));
+        } catch {
+          continue; // not a valid file URL
+        }
+      }
       else continue;
       name = name.replace(/\0+$/, '').replace(/\\/g, '/').replace(/^\.\//, '');
       if (code === 'W2ru') candidates.unshift(resolve(dir, name));

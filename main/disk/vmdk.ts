@@ -33,8 +33,8 @@ class SparseExtent {
   private readonly zeroGrains: boolean;
   private readonly gtCache = new Map<number, Uint32Array>();
   private end: number;
-  private lastGrain = -1;
-  private lastGrainData: Uint8Array | null = null;
+  /** Recently inflated grains by sector (a guest reads a grain sector by sector). */
+  private readonly inflated = new Map<number, Uint8Array>();
   readonly descriptor: string;
   readonly version: number;
 
@@ -132,7 +132,8 @@ class SparseExtent {
   }
 
   private inflateGrain(sector: number, g: number): Uint8Array {
-    if (sector === this.lastGrain && this.lastGrainData) return this.lastGrainData;
+    const cached = this.inflated.get(sector);
+    if (cached) return cached;
     const marker = readExact(this.file, sector * 512, 12, 'vmdk grain marker');
     const mv = new DataView(marker.buffer);
     const size = mv.getUint32(8, true);
@@ -146,8 +147,8 @@ class SparseExtent {
     }
     const full = new Uint8Array(this.grainBytes);
     full.set(data);
-    this.lastGrain = sector;
-    this.lastGrainData = full;
+    if (this.inflated.size >= 16) this.inflated.delete(this.inflated.keys().next().value!);
+    this.inflated.set(sector, full);
     return full;
   }
 
@@ -382,11 +383,11 @@ export class VmdkImage implements DiskImage {
   }
 }
 
-/** Writes an empty monolithic sparse VMDK (64 KiB grains, preallocated grain tables). */
-export function createVmdk(file: ImageFile, size: number): void {
+/** Writes an empty monolithic sparse VMDK (64 KiB grains by default, preallocated grain tables). */
+export function createVmdk(file: ImageFile, size: number, grain = 128): void {
   if (size % 512 || size < 0) throw new BlockError(`vmdk size ${size} must be a multiple of 512`);
+  if (grain < 1 || grain > 4096 || grain & (grain - 1)) throw new BlockError(`vmdk grain of ${grain} sectors is invalid`);
   const sectors = size / 512;
-  const grain = 128;
   const gtEntries = 512;
   const gdEntries = Math.max(1, Math.ceil(sectors / (gtEntries * grain)));
   const gdSectors = Math.ceil((gdEntries * 4) / 512);
