@@ -205,6 +205,7 @@ export class NatBackend implements NetworkBackend {
       sock.on('error', reject);
       sock.on('message', (msg, rinfo) => {
         if (!this.linkUp || this.closed) return;
+        if (peers.size >= MAX_UDP_SOCKETS && !peers.has(rinfo.port)) peers.delete(peers.keys().next().value!);
         peers.set(rinfo.port, { address: rinfo.address, port: rinfo.port });
         this.toGuest(GATEWAY_IP, GUEST_IP, PROTO_UDP, buildUdp(GATEWAY_IP, GUEST_IP, rinfo.port, fwd.guestPort, msg));
       });
@@ -381,7 +382,9 @@ export class NatBackend implements NetworkBackend {
       this.refuse(ip, seg);
       return true;
     }
-    const host = this.hostAddress(ip.dst);
+    // DNS over TCP to 10.0.2.3:53 goes to the host's resolver like the UDP queries.
+    const dnsTcp = ip.dst === DNS_IP && seg.dstPort === 53 ? this.dnsServer : null;
+    const host = dnsTcp ? dnsTcp.address : this.hostAddress(ip.dst);
     if (!host) {
       this.refuse(ip, seg);
       return true;
@@ -391,7 +394,7 @@ export class NatBackend implements NetworkBackend {
     c.guestSyn(seg);
     this.tcp.set(key, c);
     this.stats.tcpConnections = this.tcp.size;
-    const sock = net.connect({ host, port: seg.dstPort, allowHalfOpen: true });
+    const sock = net.connect({ host, port: dnsTcp ? dnsTcp.port : seg.dstPort, allowHalfOpen: true });
     c.attach(sock);
     sock.once('connect', () => c.hostConnected());
     return true;

@@ -191,6 +191,16 @@ describe('NAT backend', () => {
     expect(r16(rep.payload, 8)).toBe(0xbeef);
   });
 
+  it('DNS over TCP: 10.0.2.3:53 reaches the host resolver', async () => {
+    const resolver = net.createServer((s) => s.on('data', (d) => s.end(Buffer.concat([Buffer.from('answer:'), d]))));
+    const port = await listen(resolver);
+    const { guest } = newNat({ dnsServer: { address: '127.0.0.1', port } });
+    const c = guest.connect(DNS, 53);
+    c.write(new TextEncoder().encode('query'));
+    await guest.until(() => c.finReceived);
+    expect(c.text()).toBe('answer:query');
+  });
+
   it('TCP: HTTP GET to a server on 127.0.0.1 through the gateway, many connections at once', async () => {
     const server = http.createServer((req, res) => res.end(`hello ${req.url} ${'x'.repeat(5000)}`));
     const port = await listen(server);
