@@ -195,7 +195,29 @@ describe.skipIf(!enabled)('qemu-img interop', () => {
       const expPath = writeRaw(join(dir, `w-${qemuName}.expected.raw`), expected);
       const r = qemuImgStatus('compare', '-f', 'raw', '-F', qemuName, expPath, path);
       expect(r.status, r.output).toBe(0);
+      if (qemuName !== 'vpc') {
+        const check = qemuImgStatus('check', '-f', qemuName, path);
+        expect(check.status, check.output).toBe(0);
+      }
       expectContents(path, expected, format);
     });
   }
+
+  it('reads the active layer of a qcow2 with an internal snapshot and refuses to write it', () => {
+    const path = join(dir, 'snap.qcow2');
+    qemuImg('convert', '-f', 'raw', '-O', 'qcow2', rawPath, path);
+    qemuImg('snapshot', '-c', 'first', path);
+    expectContents(path, source, 'qcow2');
+    expect(() => openDiskImage(path)).toThrow(/snap\.qcow2: qcow2: writing to an image with internal snapshots is not supported/);
+    const image = openDiskImage(path, { readOnly: true });
+    expect(image.info().details['internal snapshots']).toBe(1);
+    image.close();
+  });
+
+  it('refuses zstd-compressed qcow2 and names the feature', () => {
+    const path = join(dir, 'zstd.qcow2');
+    const r = qemuImgStatus('convert', '-f', 'raw', '-O', 'qcow2', '-o', 'compression_type=zstd', rawPath, path);
+    if (r.status !== 0) return; // this qemu-img was built without zstd
+    expect(() => openDiskImage(path, { readOnly: true })).toThrow(/zstd\.qcow2: qcow2: compression type zstd is not supported/);
+  });
 });
