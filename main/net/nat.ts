@@ -17,7 +17,7 @@ import * as net from 'node:net';
 import type { NetworkBackend } from '../../core/board/machine.js';
 import { DHCP_ACK, DHCP_OFFER, dhcpReply, parseDhcp } from './dhcp.js';
 import {
-  BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETH_HEADER, PROTO_ICMP, PROTO_TCP, PROTO_UDP, buildArpFrame, buildIpv4Frame,
+  BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETH_HEADER, PROTO_ICMP, PROTO_TCP, PROTO_UDP, buildArpFrame, buildIpv4Frame, buildIpv4Frames,
   buildTcp, buildUdp, checksum, get16, ipFromString, ipToString, parseArp, parseIpv4, parseTcp, parseUdp, put16,
   TCP_ACK, TCP_RST, TCP_SYN, type Ipv4, type TcpSegment,
 } from './packet.js';
@@ -421,7 +421,7 @@ export class NatBackend implements NetworkBackend {
   // ---- output
 
   private toGuest(src: number, dst: number, proto: number, payload: Uint8Array): void {
-    this.enqueue(buildIpv4Frame(this.guestMac, NAT_MAC, src, dst, proto, payload));
+    for (const f of buildIpv4Frames(this.guestMac, NAT_MAC, src, dst, proto, payload)) this.enqueue(f);
   }
 
   private enqueue(frame: Uint8Array): void {

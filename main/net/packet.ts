@@ -96,8 +96,28 @@ export function parseIpv4(frame: Uint8Array): Ipv4 | null {
 
 let nextIpId = 1;
 
+/** Largest IP payload in one 1500-byte MTU frame. */
+export const MAX_IP_PAYLOAD = 1480;
+
+/**
+ * Ethernet + IPv4 frames carrying `payload` (its checksums already filled): one frame, or
+ * fragments (offsets in 8-byte units, MF on all but the last) when it exceeds the MTU.
+ */
+export function buildIpv4Frames(dstMac: Uint8Array, srcMac: Uint8Array, src: number, dst: number, proto: number, payload: Uint8Array): Uint8Array[] {
+  if (payload.length <= MAX_IP_PAYLOAD) return [buildIpv4Frame(dstMac, srcMac, src, dst, proto, payload)];
+  const id = nextIpId;
+  nextIpId = (nextIpId + 1) & 0xffff;
+  const frames: Uint8Array[] = [];
+  for (let off = 0; off < payload.length; off += MAX_IP_PAYLOAD) {
+    const last = off + MAX_IP_PAYLOAD >= payload.length;
+    const f = buildIpv4Frame(dstMac, srcMac, src, dst, proto, payload.subarray(off, off + MAX_IP_PAYLOAD), id, (last ? 0 : 0x2000) | (off >> 3));
+    frames.push(f);
+  }
+  return frames;
+}
+
 /** A complete Ethernet + IPv4 frame around `payload` (payload checksums already filled). */
-export function buildIpv4Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: number, dst: number, proto: number, payload: Uint8Array): Uint8Array {
+export function buildIpv4Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: number, dst: number, proto: number, payload: Uint8Array, fragId = -1, flagsFrag = 0x4000): Uint8Array {
   const f = new Uint8Array(ETH_HEADER + 20 + payload.length);
   f.set(dstMac, 0);
   f.set(srcMac, 6);
@@ -105,9 +125,12 @@ export function buildIpv4Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: numb
   const o = ETH_HEADER;
   f[o] = 0x45;
   put16(f, o + 2, 20 + payload.length);
-  put16(f, o + 4, nextIpId);
-  nextIpId = (nextIpId + 1) & 0xffff;
-  put16(f, o + 6, 0x4000); // DF
+  if (fragId >= 0) put16(f, o + 4, fragId);
+  else {
+    put16(f, o + 4, nextIpId);
+    nextIpId = (nextIpId + 1) & 0xffff;
+  }
+  put16(f, o + 6, flagsFrag); // DF unless fragmenting
   f[o + 8] = 64;
   f[o + 9] = proto;
   put32(f, o + 12, src);

@@ -170,6 +170,29 @@ describe('NAT backend', () => {
     expect(Buffer.from(rep.payload.subarray(8)).toString()).toBe('echo:hello udp');
   });
 
+  it('UDP: a 4000-byte answer from the host arrives as IP fragments that reassemble', async () => {
+    const { guest } = newNat();
+    const server = dgram.createSocket('udp4');
+    cleanups.push(() => { server.close(); });
+    const big = Buffer.alloc(4000);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    server.on('message', (_m, r) => server.send(big, r.port, r.address));
+    await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
+    guest.sendUdp(GW, 5556, server.address().port, Uint8Array.of(1));
+    await guest.until(() => guest.inbox.length >= 3);
+    const parts = guest.inbox.map((r) => ({ id: r16(r.frame, 18), ff: r16(r.frame, 20), data: r.payload }));
+    expect(new Set(parts.map((p) => p.id)).size).toBe(1);
+    expect(parts.map((p) => p.ff & 0x2000)).toEqual([0x2000, 0x2000, 0]);
+    for (const r of guest.inbox) expect(inetChecksum([r.frame.subarray(14, 34)])).toBe(0);
+    const whole = new Uint8Array(8 + 4000);
+    for (const p of parts) whole.set(p.data, (p.ff & 0x1fff) * 8);
+    expect(r16(whole, 4)).toBe(whole.length);
+    expect(Buffer.compare(Buffer.from(whole.subarray(8)), big)).toBe(0);
+    const pseudo = new Uint8Array(12);
+    pseudo.set([10, 0, 2, 2, 10, 0, 2, 15]); pseudo[9] = 17; pseudo[10] = whole.length >> 8; pseudo[11] = whole.length & 0xff;
+    expect(inetChecksum([pseudo, whole])).toBe(0);
+  });
+
   it('DNS: a query to 10.0.2.3:53 goes to the host resolver and the answer comes from 10.0.2.3', async () => {
     const resolver = dgram.createSocket('udp4');
     cleanups.push(() => { resolver.close(); });
