@@ -1,0 +1,149 @@
+// The UI end to end: `perseus web` spawned from the CLI, Debian's Chromium driven by
+// playwright-core. Creates a VM through the New VM dialog, edits its memory in the settings
+// editor (with a validation message on a bad value), restarts the server on the same data
+// directory and finds the edit kept, and checks that a missing or wrong token is refused by
+// the page and by the WebSocket. Screenshots (light and dark) go to test/artifacts/.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import WebSocket from 'ws';
+import { artifactPath, ensureBuilt, haveChromium, launchBrowser, startPerseusWeb, type WebServer } from './harness.js';
+
+const enabled = haveChromium();
+
+describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
+  let dataDir: string;
+  let server: WebServer | null = null;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let context: BrowserContext;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dataDir = mkdtempSync(join(tmpdir(), 'perseus-e2e-data-'));
+    [server, browser] = await Promise.all([startPerseusWeb(dataDir), launchBrowser()]);
+    context = browser.context;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function open(url: string): Promise<Page> {
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`${m.text()} ${m.location().url}`); });
+    await page.goto(url);
+    return page;
+  }
+
+  test('create a VM in the New VM dialog, see it listed, edit its memory', async () => {
+    const page = await open(server!.url);
+    await expect.poll(() => page.getByRole('heading', { name: 'Perseus Workstation' }).count()).toBe(1);
+    // The token left the address bar once used.
+    expect(page.url()).not.toContain('token');
+    await page.getByText('No virtual machines yet.').waitFor();
+
+    await page.getByRole('button', { name: 'New VM…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New virtual machine' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Name').fill('E2E FreeDOS');
+    await dialog.getByLabel('Guest operating system').selectOption('dos');
+    expect(await dialog.getByLabel('Memory (MiB)', { exact: true }).inputValue()).toBe('32');
+    await dialog.getByLabel('Guest operating system').selectOption('win9x');
+    expect(await dialog.getByLabel('Memory (MiB)', { exact: true }).inputValue()).toBe('64');
+    await dialog.getByLabel('Guest operating system').selectOption('dos');
+    // A missing image is refused with the message next to the image field.
+    await dialog.getByLabel('Boot or installation image (path)').fill(join(dataDir, 'missing.iso'));
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => dialog.locator('#new-image-err .error-text').count()).toBeGreaterThan(0);
+    expect(await dialog.locator('#new-image-err').textContent()).toContain('missing.iso');
+    await page.screenshot({ path: artifactPath('new-vm-dialog-light.png') });
+    await dialog.getByLabel('Boot or installation image (path)').fill('');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const row = page.locator('li[data-vm-name="E2E FreeDOS"]');
+    await row.waitFor();
+    expect(await row.getByTestId('vm-state').textContent()).toBe('Powered off');
+    expect(await row.textContent()).toContain('32 MiB');
+
+    // The new VM is selected and its settings are open.
+    await page.getByRole('heading', { name: 'Settings of E2E FreeDOS' }).waitFor();
+    const memory = page.getByLabel('Memory (MiB)', { exact: true });
+    expect(await memory.inputValue()).toBe('32');
+    await memory.fill('0');
+    await expect.poll(() => page.locator('#s-memory-err').textContent()).toMatch(/Memory must be between \d+ and \d+ MiB, not 0/);
+    expect(await memory.getAttribute('aria-invalid')).toBe('true');
+    await memory.fill('48');
+    await expect.poll(() => page.locator('#s-memory-err').textContent()).toBe('');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Settings saved.').waitFor();
+    await expect.poll(() => row.textContent()).toContain('48 MiB');
+    await page.screenshot({ path: artifactPath('library-settings-light.png'), fullPage: true });
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(21, 24, 30)');
+    await page.screenshot({ path: artifactPath('library-settings-dark.png'), fullPage: true });
+    await page.getByRole('tab', { name: 'Console' }).click();
+    await page.getByText('E2E FreeDOS is powered off.').waitFor();
+    await page.screenshot({ path: artifactPath('console-off-dark.png') });
+    await page.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('the edit survives a restart of perseus web on the same data directory', async () => {
+    const before = server!;
+    await before.stop();
+    server = null;
+    server = await startPerseusWeb(dataDir);
+    expect(server.token).not.toBe(before.token);
+
+    const page = await open(server.url);
+    const row = page.locator('li[data-vm-name="E2E FreeDOS"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('48 MiB');
+    await row.getByRole('button', { name: 'Edit settings of E2E FreeDOS' }).click();
+    expect(await page.getByLabel('Memory (MiB)', { exact: true }).inputValue()).toBe('48');
+    await page.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('a missing or wrong token is refused by the page and by the WebSocket', async () => {
+    const origin = server!.origin;
+    for (const [name, url] of [['missing', `${origin}/`], ['wrong', `${origin}/#token=not-the-token`]] as const) {
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      const closes: number[] = [];
+      page.on('websocket', (ws) => ws.on('close', () => closes.push(1)));
+      await page.goto(url);
+      await page.getByRole('heading', { name: 'Access denied' }).waitFor();
+      const text = await page.getByRole('alert').textContent();
+      if (name === 'missing') expect(text).toContain('no access token');
+      else {
+        expect(text).toContain('refused the access token');
+        await expect.poll(() => closes.length).toBe(1);
+      }
+      expect(await page.getByRole('heading', { name: 'Perseus Workstation' }).count()).toBe(0);
+      await page.screenshot({ path: artifactPath(`access-denied-${name}-light.png`) });
+      await page.close();
+    }
+
+    // The API itself: a wrong hello token is closed with 4401, /api over HTTP without it is 401.
+    const code = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${origin.replace('http', 'ws')}/api`, { origin });
+      ws.on('open', () => ws.send(JSON.stringify({ kind: 'hello', token: 'not-the-token' })));
+      ws.on('message', () => reject(new Error('the server answered a wrong token')));
+      ws.on('close', (c) => resolve(c));
+      ws.on('error', reject);
+    });
+    expect(code).toBe(4401);
+    expect((await fetch(`${origin}/api`)).status).toBe(401);
+  });
+});
