@@ -168,6 +168,12 @@ export class PcMachine implements Machine {
       undefinedOpcode: () => cpu.fault(6),
     });
     cpu.fpu = this.fpu;
+    // Platform facts the CPU's CPUID/MSR code reads (core/cpu/system/msr.ts): the model, and a
+    // local APIC on P6-class models (CPUID.1:EDX.APIC), as on the real parts.
+    const facts = cpu as unknown as { model: string; hasApic: boolean; apicId: number };
+    facts.model = config.cpuModel;
+    facts.hasApic = config.cpuModel === 'pentium2' || config.cpuModel === 'pentium-pro';
+    facts.apicId = 0;
     this.clock = new VirtualClock(() => this.cpu.instructionCount);
     this.irqs.addSink(this.pic);
 
