@@ -3,12 +3,13 @@
 // editor (with a validation message on a bad value), restarts the server on the same data
 // directory and finds the edit kept, and checks that a missing or wrong token is refused by
 // the page and by the WebSocket. Screenshots (light and dark) go to test/artifacts/.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
+import { requireResource } from '../helpers/shared.js';
 import { artifactPath, ensureBuilt, haveChromium, launchBrowser, startPerseusWeb, type WebServer } from './harness.js';
 
 const enabled = haveChromium();
@@ -145,5 +146,40 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     });
     expect(code).toBe(4401);
     expect((await fetch(`${origin}/api`)).status).toBe(401);
+  });
+
+  // Powers the VM on with SeaBIOS (Debian's package) and watches its screen arrive on the canvas.
+  test('console: power on with SeaBIOS, the screen appears on the canvas, keys go in, power off', async (ctx) => {
+    if (!requireResource('SeaBIOS (Debian package seabios)', existsSync('/usr/share/seabios/bios-256k.bin'))) return ctx.skip();
+    const page = await open(server!.url);
+    const row = page.locator('li[data-vm-name="E2E FreeDOS"]');
+    await row.getByRole('button', { name: 'Edit settings of E2E FreeDOS' }).click();
+    await page.getByLabel('Firmware', { exact: true }).selectOption('seabios');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Settings saved.').waitFor();
+
+    await row.getByRole('button', { name: 'Power on E2E FreeDOS' }).click();
+    await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 15_000 }).toBe('Running');
+    const canvas = page.locator('canvas');
+    await canvas.waitFor({ state: 'visible', timeout: 20_000 });
+    // The first frame is a real picture: some pixels are lit (SeaBIOS prints its banner).
+    await expect.poll(() => canvas.evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i]! + d[i + 1]! + d[i + 2]! > 96) lit++;
+      return lit;
+    }), { timeout: 20_000 }).toBeGreaterThan(100);
+    const dims = await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+    expect(dims[0]).toBeGreaterThanOrEqual(320);
+    expect(await page.getByRole('status').filter({ hasText: 'Running' }).count()).toBeGreaterThan(0);
+    await canvas.focus();
+    await page.keyboard.press('Escape');
+    await canvas.screenshot({ path: artifactPath('console-canvas.png') });
+    await page.screenshot({ path: artifactPath('console-running-light.png') });
+
+    await page.getByRole('toolbar', { name: 'Console controls' }).getByRole('button', { name: 'Power off' }).click();
+    await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 15_000 }).toBe('Powered off');
+    await page.close();
+    expect(pageErrors).toEqual([]);
   });
 });
