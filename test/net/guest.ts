@@ -113,8 +113,14 @@ export class GuestTcp {
 
   constructor(readonly g: TestGuest, readonly lport: number, readonly raddr: number, readonly rport: number) {}
 
+  /** Bytes the application will take in total (the window closes as it is reached). */
+  appLimit = Infinity;
+  get rcvWnd(): number {
+    return Math.max(0, Math.min(65535, this.appLimit - this.receivedBytes));
+  }
+
   segment(flags: number, data?: Uint8Array, seq = this.sndNxt): void {
-    this.g.sendIp(this.raddr, 6, tcpSegment(this.g.ip, this.raddr, { sport: this.lport, dport: this.rport, seq, ack: this.rcvNxt, flags, data }));
+    this.g.sendIp(this.raddr, 6, tcpSegment(this.g.ip, this.raddr, { sport: this.lport, dport: this.rport, seq, ack: this.rcvNxt, flags, data, window: this.rcvWnd }));
   }
 
   input(t: TcpIn): void {
@@ -136,12 +142,13 @@ export class GuestTcp {
     if (t.data.length || t.flags & FIN) {
       if (t.data.length && this.dropNext > 0) { this.dropNext--; return; }
       if (t.seq === this.rcvNxt) {
-        if (t.data.length) {
-          this.received.push(t.data.slice());
-          this.receivedBytes += t.data.length;
-          this.rcvNxt = (this.rcvNxt + t.data.length) >>> 0;
+        const take = Math.min(t.data.length, this.rcvWnd); // nothing beyond the window
+        if (take) {
+          this.received.push(t.data.slice(0, take));
+          this.receivedBytes += take;
+          this.rcvNxt = (this.rcvNxt + take) >>> 0;
         }
-        if (t.flags & FIN) { this.finReceived = true; this.rcvNxt = (this.rcvNxt + 1) >>> 0; }
+        if (t.flags & FIN && take === t.data.length) { this.finReceived = true; this.rcvNxt = (this.rcvNxt + 1) >>> 0; }
       }
       this.segment(ACK);
     }

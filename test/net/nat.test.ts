@@ -286,6 +286,23 @@ describe('NAT backend', () => {
     expect(Buffer.compare(Buffer.concat(c.received), payload)).toBe(0);
   });
 
+  it('TCP: the guest window is honoured: nothing beyond it is sent, a window update resumes the flow', async () => {
+    const payload = Buffer.alloc(30_000, 0x61);
+    const server = net.createServer((s) => s.end(payload));
+    const port = await listen(server);
+    const { guest } = newNat();
+    const c = guest.connect(GW, port);
+    c.appLimit = 4000;
+    await guest.until(() => c.receivedBytes >= 4000);
+    await new Promise((r) => setTimeout(r, 700)); // past the retransmission timeout: at most a 1-byte probe
+    guest.drain();
+    expect(c.receivedBytes).toBe(4000); // window closed: the NAT waits (a probe byte is not accepted)
+    c.appLimit = Infinity;
+    c.segment(ACK); // window update
+    await guest.until(() => c.finReceived);
+    expect(Buffer.compare(Buffer.concat(c.received), payload)).toBe(0);
+  });
+
   it('TCP: a closed port answers RST; a stray segment gets RST; a guest RST closes the host socket', async () => {
     const closed = net.createServer();
     const deadPort = await listen(closed);
