@@ -56,7 +56,7 @@ describe('disk image fuzzing: qcow2, vdi', () => {
   /** An image qemu-img makes from a small patterned raw disk, when qemu-img is here. */
   function fromQemu(name: string, args: string[]): FuzzBase[] {
     if (!qemu) return [];
-    const raw = new Uint8Array(192 * 1024);
+    const raw = new Uint8Array(64 * 1024);
     for (let i = 0; i < raw.length; i += 512) if ((i >> 12) % 3) raw.fill((i >> 9) & 0xff, i, i + 300);
     const src = writeRaw(join(dir, `${name}.raw`), raw);
     execFileSync('qemu-img', ['convert', '-f', 'raw', ...args, src, join(dir, name)]);
@@ -70,8 +70,8 @@ describe('disk image fuzzing: qcow2, vdi', () => {
     const report = fuzzImages(bases, ITERATIONS, seed);
     expect(report.failures).toEqual([]);
     // The mutations must exercise both paths: plenty of images rejected, plenty still opened.
-    expect(report.rejected).toBeGreaterThan(ITERATIONS / 20);
-    expect(report.opened).toBeGreaterThan(ITERATIONS / 20);
+    expect(report.rejected).toBeGreaterThan(ITERATIONS / 50);
+    expect(report.opened).toBeGreaterThan(ITERATIONS / 50);
   }
 
   it('qcow2', () => {

@@ -102,8 +102,11 @@ export function fuzzImages(bases: FuzzBase[], iterations: number, seed: number):
       const problem = exercise(image, next, i);
       if (problem) report.failures.push(`${base.name} #${i}: ${problem}`);
     } catch (e) {
-      if (e instanceof BlockError) report.rejected++;
-      else report.failures.push(`${base.name} #${i}: ${(e as Error)?.stack ?? String(e)}`);
+      if (e instanceof BlockError) {
+        report.rejected++;
+        // A clear error names the file it is about.
+        if (!e.message.includes(base.name)) report.failures.push(`${base.name} #${i}: error does not name the file: ${e.message}`);
+      } else report.failures.push(`${base.name} #${i}: ${(e as Error)?.stack ?? String(e)}`);
     } finally {
       try {
         image?.close();
