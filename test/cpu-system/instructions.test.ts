@@ -1,6 +1,5 @@
 // System instructions, segment loads, MSRs, CPUID, RDTSC and SYSENTER/SYSEXIT.
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-vi.mock('../../core/cpu/sysops.js', async () => await import('../../core/cpu/system/index.js'));
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { CpuFault } from '../../core/cpu/cpu.js';
 import { SEG_CS, SEG_DS, SEG_SS } from '../../core/cpu/system/constants.js';

@@ -1,9 +1,7 @@
 // Privilege transitions through interrupt and trap gates, the TSS stack switch, IRET back,
 // gate DPL checks, #NP/#GP error codes, #DF escalation and triple fault. Programs run on the
-// real interpreter; sysops.ts is pointed at core/cpu/system in case the decoder still
-// uses its fallbacks.
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-vi.mock('../../core/cpu/sysops.js', async () => await import('../../core/cpu/system/index.js'));
+// real interpreter.
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { SEG_CS, SEG_DS, SEG_SS } from '../../core/cpu/system/constants.js';
 import {

@@ -1,7 +1,6 @@
 // Far CALL/JMP/RET through call gates and task switches (JMP, CALL via task gate, IRET with
 // NT, exceptions via task gates, 16-bit TSS), with busy bits and the back-link.
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-vi.mock('../../core/cpu/sysops.js', async () => await import('../../core/cpu/system/index.js'));
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { SEG_CS, SEG_DS, SEG_ES } from '../../core/cpu/system/constants.js';
 import {

@@ -1,7 +1,6 @@
 // Virtual-8086 mode (entry by IRETD, IOPL-sensitive instructions, interrupts to ring 0 with
 // the data segments saved and nulled, VME redirection) and the TSS I/O permission bitmap.
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-vi.mock('../../core/cpu/sysops.js', async () => await import('../../core/cpu/system/index.js'));
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { CpuFault } from '../../core/cpu/cpu.js';
 import { SEG_DS, SEG_ES, SEG_SS } from '../../core/cpu/system/constants.js';
@@ -167,6 +166,28 @@ describe('VME helpers for the decoder (CLI/STI/PUSHF/POPF at IOPL < 3)', () => {
     cpu.flags |= 0x100000;
     expect(faultOf(() => virtualSti(cpu))).toBe(13);
     expect(faultOf(() => virtualPushf(cpu, true))).toBe(13);
+  });
+});
+
+describe('VME through the decoder', () => {
+  it('CLI/STI/PUSHF/POPF at IOPL 0 with CR4.VME work on VIF without leaving v86', () => {
+    m.cpu.cr4 |= 1;
+    enterV86(0, [
+      0xfb, //       sti          -> VIF = 1
+      0x9c, //       pushf        -> image: IF = VIF, IOPL = 3
+      0x58, //       pop ax
+      0xfa, //       cli          -> VIF = 0
+      0x9c, //       pushf
+      0x5b, //       pop bx
+      0xf4, //       hlt          -> #GP: our way out
+    ]);
+    runToHalt(m);
+    const { cpu } = m;
+    expect(cpu.eip).toBe(HANDLER + 2);
+    expect(r32(m, cpu.regs[4] >>> 0)).toBe(6); // only HLT trapped
+    expect(cpu.regs[0] & 0x3200).toBe(0x3200);
+    expect(cpu.regs[3] & 0x3200).toBe(0x3000);
+    expect(r32(m, (cpu.regs[4] >>> 0) + 8) & 0x80200).toBe(0); // VIF and IF clear in the frame
   });
 });
 

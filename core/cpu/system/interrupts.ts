@@ -35,11 +35,6 @@ export function deliverInterrupt(cpu: Cpu, vector: number, kind: number, errorCo
     realModeInterrupt(cpu, vector);
     return;
   }
-  // CC (INT3) and CE (INTO) are one-byte instructions; CD nn is two. The decoder passes
-  // KIND_SOFTWARE for all three, so tell them apart by length.
-  if (kind === KIND_SOFTWARE && (vector === 3 || vector === 4) && ((cpu.eip - cpu.startEip) & 0xffff) === 1) {
-    kind = KIND_SOFTWARE_EXCEPTION;
-  }
   if (cpu.v86 && kind === KIND_SOFTWARE) {
     const iopl = (cpu.flags >>> 12) & 3;
     if (cpu.cr4 & CR4_VME) {
