@@ -21,6 +21,7 @@ import {
   buildTcp, buildUdp, checksum, get16, ipFromString, ipToString, parseArp, parseIpv4, parseTcp, parseUdp, put16,
   TCP_ACK, TCP_RST, TCP_SYN, type Ipv4, type TcpSegment,
 } from './packet.js';
+import { Reassembler } from './reassembly.js';
 import { TcpConnection, connKey, type TcpOutput } from './tcp.js';
 
 export interface PortForward {
@@ -94,6 +95,7 @@ export class NatBackend implements NetworkBackend {
   private nextForwardPort = 1024 + Math.floor(Math.random() * 20000);
   private closed = false;
   private readonly tcpOut: TcpOutput;
+  private readonly reassembler = new Reassembler();
 
   constructor(private readonly opts: NatOptions = {}) {
     this.dnsServer = opts.dnsServer ?? hostDnsServer();
@@ -229,6 +231,11 @@ export class NatBackend implements NetworkBackend {
     if (type !== ETHERTYPE_IPV4) return false;
     // Only frames for us (our MAC) or broadcast.
     if (!(frame[0] & 1) && !sameMac(frame, 0, NAT_MAC)) return false;
+    if (Reassembler.isFragment(frame)) {
+      const whole = this.reassembler.add(frame, Date.now());
+      if (!whole) return true; // kept for later (or dropped as inconsistent)
+      frame = whole;
+    }
     const ip = parseIpv4(frame);
     if (!ip) return false;
     if (ip.proto === PROTO_UDP) return this.handleUdp(frame, ip);

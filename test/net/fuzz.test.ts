@@ -79,6 +79,12 @@ describe('NAT fuzz', () => {
       ipf(ip('10.0.2.3'), 17, udpDatagram(me, ip('10.0.2.3'), 1235, 53, new Uint8Array(30))),
       ipf(GW, 6, tcpSegment(me, GW, { sport: 2000, dport: tcpPort, seq: 1, ack: 0, flags: SYN, mss: 1460 })),
       ipf(GW, 6, tcpSegment(me, GW, { sport: 2000, dport: tcpPort, seq: 2, ack: 1, flags: ACK | PSH, data: new Uint8Array(100) })),
+      (() => { // a first fragment (MF set), so reassembly sees mutated fragments too
+        const f = ipf(GW, 1, icmp.slice(0, 16));
+        f[20] = 0x20; f[21] = 0x00; f[24] = f[25] = 0;
+        const ck = inetChecksum([f.subarray(14, 34)]); f[24] = ck >> 8; f[25] = ck & 0xff;
+        return f;
+      })(),
     ];
 
     const seedList = [1, 0xdeadbeef, 42, 7777];

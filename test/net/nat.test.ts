@@ -154,6 +154,31 @@ describe('NAT backend', () => {
     expect(nat.stats.dropped).toBeGreaterThanOrEqual(1);
   });
 
+  it('ICMP: a 3000-byte echo sent in out-of-order fragments is reassembled and answered in fragments', async () => {
+    const { nat, guest } = newNat();
+    const echo = new Uint8Array(3000);
+    echo[0] = 8; echo[5] = 42;
+    for (let i = 8; i < echo.length; i++) echo[i] = (i * 13) & 0xff;
+    const c = inetChecksum([echo]); echo[2] = c >> 8; echo[3] = c & 0xff;
+    const frag = (off: number, len: number, more: boolean) => {
+      const p = ipPacket(guest.ip, GW, 1, echo.subarray(off, off + len));
+      p[4] = 0x77; p[5] = 0x01;
+      p[6] = (more ? 0x20 : 0) | ((off / 8) >> 8); p[7] = (off / 8) & 0xff;
+      p[10] = p[11] = 0;
+      const ck = inetChecksum([p.subarray(0, 20)]); p[10] = ck >> 8; p[11] = ck & 0xff;
+      nat.send(ethFrame(NAT_MAC, GUEST_MAC, 0x0800, p));
+    };
+    frag(2400, 600, false);
+    frag(0, 1200, true);
+    frag(1200, 1200, true);
+    await guest.until(() => guest.inbox.length >= 3);
+    const whole = new Uint8Array(3000);
+    for (const r of guest.inbox) whole.set(r.payload, (r16(r.frame, 20) & 0x1fff) * 8);
+    expect(whole[0]).toBe(0);
+    expect(inetChecksum([whole])).toBe(0);
+    expect(Array.from(whole.subarray(4))).toEqual(Array.from(echo.subarray(4)));
+  });
+
   it('UDP: a datagram to the gateway reaches a host socket on 127.0.0.1 and its echo comes back', async () => {
     const { guest } = newNat();
     const server = dgram.createSocket('udp4');
