@@ -248,3 +248,30 @@ export function parseSize(text: string): number {
 }
 
 export type { DiskFormat, DiskImage };
+
+export interface VmDiskOptions {
+  /** Open the file read-write and write through (the VM's own disks). */
+  writable: boolean;
+  /** When not writable: allow guest writes into a memory overlay (lost at close). Default true. */
+  guestWritable?: boolean;
+  /** Called when a writable image had to be opened read-only (permissions, read-only media). */
+  onReadOnlyFallback?: (reason: string) => void;
+}
+
+/**
+ * An image as a VM uses it, the drop-in for main/run's RawFileBlockDevice: any format,
+ * read-write when asked and possible, otherwise read-only under a memory overlay.
+ */
+export function openVmDisk(path: string, opts: VmDiskOptions): DiskImage {
+  if (opts.writable) {
+    try {
+      return openDiskImage(path);
+    } catch (e) {
+      const code = ((e as { cause?: { code?: string } }).cause?.code ?? '') || /EACCES|EPERM|EROFS/.exec((e as Error).message)?.[0];
+      if (!code || !/EACCES|EPERM|EROFS/.test(code)) throw e;
+      opts.onReadOnlyFallback?.(`${path} cannot be opened for writing (${code}); guest writes are kept in memory`);
+    }
+  }
+  const image = openDiskImage(path, { readOnly: true });
+  return opts.guestWritable === false ? image : new MemoryOverlay(image);
+}

@@ -12,6 +12,7 @@ export {
   normalizeFormat,
   openDiskImage,
   openImageFile,
+  openVmDisk,
   openWithMemoryOverlay,
   parseSize,
   WriteBackCache,
@@ -19,5 +20,6 @@ export {
   type ImageFormat,
   type OpenDiskOptions,
   type Progress,
+  type VmDiskOptions,
 } from './image.js';
 export type { CheckResult, DiskFormat, DiskImage, DiskInfo } from './types.js';

@@ -1,6 +1,6 @@
 // Our writers and readers together, without qemu: every writable format round-trips, the
 // layers (overlays, cache) behave, and bad input gives clear errors.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlockError } from '../../core/disk/block.js';
@@ -15,6 +15,7 @@ import {
   MemoryOverlay,
   openDiskImage,
   openImageFile,
+  openVmDisk,
   parseSize,
   WriteBackCache,
 } from '../../main/disk/index.js';
@@ -173,6 +174,40 @@ describe('disk image formats', () => {
     const reopened = openDiskImage(path, { readOnly: true });
     expect(firstDifference(readAll(reopened), expected)).toBe(-1);
     reopened.close();
+  });
+
+  it('openVmDisk: writable images write through; read-only ones keep guest writes in memory', () => {
+    const path = join(dir, 'vm.qcow2');
+    createDiskImage(path, 'qcow2', 1 << 20);
+    const data = new Uint8Array(512).fill(0x99);
+    const rw = openVmDisk(path, { writable: true });
+    rw.write(4096, data);
+    rw.close();
+    const ro = openVmDisk(path, { writable: false });
+    const got = new Uint8Array(512);
+    ro.read(4096, got);
+    expect(got).toEqual(data);
+    ro.write(4096, new Uint8Array(512).fill(1));
+    ro.read(4096, got);
+    expect(got[0]).toBe(1);
+    ro.close();
+    const again = openVmDisk(path, { writable: false, guestWritable: false });
+    again.read(4096, got);
+    expect(got).toEqual(data);
+    expect(() => again.write(0, data)).toThrow(/read-only/);
+    again.close();
+  });
+
+  it.skipIf(process.getuid?.() === 0)('openVmDisk falls back to a memory overlay for a file without write permission', () => {
+    const path = join(dir, 'locked.raw');
+    writeRaw(path, new Uint8Array(65536));
+    chmodSync(path, 0o444);
+    const reasons: string[] = [];
+    const image = openVmDisk(path, { writable: true, onReadOnlyFallback: (r) => reasons.push(r) });
+    image.write(0, new Uint8Array(512).fill(5));
+    image.close();
+    expect(reasons[0]).toMatch(/locked\.raw cannot be opened for writing/);
+    expect(readFileSync(path)[0]).toBe(0);
   });
 
   it('detects formats by content, not by name', () => {

@@ -81,6 +81,8 @@ describe.skipIf(!enabled)('qemu-img interop', () => {
       ['w-plain', ['-O', 'qcow2']],
       ['w-compressed', ['-O', 'qcow2', '-c']],
       ['w-v2', ['-O', 'qcow2', '-o', 'compat=0.10']],
+      ['w-refcount1', ['-O', 'qcow2', '-o', 'refcount_bits=1,cluster_size=4096']],
+      ['w-refcount64', ['-O', 'qcow2', '-o', 'refcount_bits=64,cluster_size=2048']],
       ['w-backing', ['-O', 'qcow2', '-B', 'source.raw', '-F', 'raw']],
     ] as const) {
       const path = join(dir, `${name}.qcow2`);
