@@ -37,6 +37,14 @@ describe('guest boots with SeaBIOS', () => {
     expect(n).toBeGreaterThan(0);
     // HIMEM found A20 and extended memory.
     expect(text).toContain('XMS');
+    // Typing through the 8042: the shell answers VER.
+    m.input({ type: 'text', text: 'ver\n' });
+    const typed = runUntilScreen(m, 'A:\\>ver', m.instructionCount + 200_000_000);
+    expect(typed).toBeGreaterThan(0);
+    m.run(20_000_000);
+    m.updateScreen();
+    // The shell's answer, then a fresh prompt.
+    expect(m.screen().text).toMatch(/A:\\>ver\s+FreeCom version 0\.82 pl 3[^\n]*\s+A:\\>/);
   });
 
   it('MikeOS 4.6.1 floppy shows its welcome dialog', () => {
