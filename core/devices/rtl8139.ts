@@ -72,8 +72,8 @@ const RX_ROK = 0x0001;
 const RX_BAR = 0x2000;
 const RX_PAM = 0x4000;
 const RX_MAR = 0x8000;
-/** TCR hardware version bits (RTL8139 "A"): read-only. */
-const TCR_HWVER = 0x60000000;
+/** TCR hardware version bits 30-26 and 23-22 (11100 00: RTL8139A, as 8139too names it): read-only. */
+const TCR_HWVER = 0x70000000;
 const TCR_HWVER_MASK = 0x7cc00000;
 
 const MIN_FRAME = 60;
@@ -336,9 +336,12 @@ export class Rtl8139 implements Stateful, PortHandler, MmioHandler {
         this.regs[offset] = v;
         this.updateIrq();
         return;
-      case TCR + 3: case TCR + 2:
-        this.regs[offset] = (v & ~(TCR_HWVER_MASK >>> (8 * (offset - TCR)))) | ((TCR_HWVER >>> (8 * (offset - TCR))) & (TCR_HWVER_MASK >>> (8 * (offset - TCR))) & 0xff);
+      case TCR + 2: case TCR + 3: {
+        const shift = 8 * (offset - TCR);
+        const readOnly = (TCR_HWVER_MASK >>> shift) & 0xff;
+        this.regs[offset] = (v & ~readOnly) | ((TCR_HWVER >>> shift) & readOnly);
         return;
+      }
       case TCTR: case TCTR + 1: case TCTR + 2: case TCTR + 3:
         this.w32(TCTR, 0); // any write restarts the timer
         return;

@@ -113,7 +113,9 @@ describe('RTL8139', () => {
     }
     expect(mac).toEqual(MAC);
     expect(Array.from({ length: 6 }, (_, i) => io.in8(IO + i))).toEqual(MAC);
-    expect(io.in32(IO + 0x40) & 0x7cc00000).toBe(0x60000000); // RTL8139 hardware version
+    expect(io.in32(IO + 0x40) & 0x7cc00000).toBe(0x70000000); // RTL8139A hardware version, read-only
+    io.out32(IO + 0x40, 0);
+    expect(io.in32(IO + 0x40) & 0x7cc00000).toBe(0x70000000);
   });
 
   it('transmits through the four descriptors with TOK status and an interrupt', () => {
