@@ -89,6 +89,8 @@ for (let i = 0; i < 256; i++) {
   PARITY[i] = p ? 4 : 0;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 // TLB entry flag bits (tlbFlags)
 const TLB_SUP_READ = 1, TLB_USER_READ = 2, TLB_SUP_WRITE = 4, TLB_USER_WRITE = 8, TLB_GLOBAL = 16;
 const TLB_LIST_MAX = 8192;
@@ -196,12 +198,17 @@ export class Cpu implements Stateful, FpuMemory {
   hooks: CpuPlatformHooks = {};
 
   readonly mem: Uint8Array;
+  /** 16/32-bit views of mem for aligned accesses (little-endian hosts only, checked below). */
+  private readonly mem16: Uint16Array;
+  private readonly mem32: Int32Array;
   readonly readMap: Int32Array;
   readonly writeMap: Int32Array;
   readonly watchPage: Uint8Array;
 
   constructor(readonly memory: PhysicalMemory, readonly io: IoBus) {
     this.mem = memory.mem;
+    this.mem16 = new Uint16Array(this.mem.buffer, this.mem.byteOffset, this.mem.length >> 1);
+    this.mem32 = new Int32Array(this.mem.buffer, this.mem.byteOffset, this.mem.length >> 2);
     this.readMap = memory.readMap;
     this.writeMap = memory.writeMap;
     this.watchPage = memory.watchPage;
@@ -552,6 +559,7 @@ export class Cpu implements Stateful, FpuMemory {
     const e = this.readMap[p >>> 12];
     if (e >= 0) {
       const i = (e << 12) | (p & 0xfff);
+      if ((i & 1) === 0 && LITTLE_ENDIAN) return this.mem16[i >> 1];
       return this.mem[i] | (this.mem[i + 1] << 8);
     }
     return this.memory.read16(p);
@@ -561,6 +569,7 @@ export class Cpu implements Stateful, FpuMemory {
     const e = this.readMap[p >>> 12];
     if (e >= 0) {
       const i = (e << 12) | (p & 0xfff);
+      if ((i & 3) === 0 && LITTLE_ENDIAN) return this.mem32[i >> 2];
       const m = this.mem;
       return m[i] | (m[i + 1] << 8) | (m[i + 2] << 16) | (m[i + 3] << 24);
     }
@@ -581,6 +590,10 @@ export class Cpu implements Stateful, FpuMemory {
     const e = this.writeMap[p >>> 12];
     if (e >= 0 && this.watchPage[e] === 0) {
       const i = (e << 12) | (p & 0xfff);
+      if ((i & 1) === 0 && LITTLE_ENDIAN) {
+        this.mem16[i >> 1] = v;
+        return;
+      }
       this.mem[i] = v;
       this.mem[i + 1] = v >> 8;
       return;
@@ -593,6 +606,10 @@ export class Cpu implements Stateful, FpuMemory {
     const e = this.writeMap[p >>> 12];
     if (e >= 0 && this.watchPage[e] === 0) {
       const i = (e << 12) | (p & 0xfff);
+      if ((i & 3) === 0 && LITTLE_ENDIAN) {
+        this.mem32[i >> 2] = v;
+        return;
+      }
       const m = this.mem;
       m[i] = v;
       m[i + 1] = v >> 8;
@@ -869,7 +886,10 @@ export class Cpu implements Stateful, FpuMemory {
     return false;
   }
 
-  /** Run up to `maxInstructions`; returns how many executed (stops early on HLT). */
+  /**
+   * Run up to `maxInstructions`; returns how many executed (stops early on HLT). A faulting
+   * instruction counts as executed (its exception delivery is the work done).
+   */
   run(maxInstructions: number): number {
     let done = 0;
     while (done < maxInstructions) {
@@ -882,13 +902,13 @@ export class Cpu implements Stateful, FpuMemory {
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
         done++;
+        this.instructionCount++;
         this.eip = this.startEip;
         this.regs[REG_ESP] = this.startEsp;
         this.intShadow = false;
         this.raiseException(e.vector, e.errorCode);
       }
     }
-    this.instructionCount += done;
     return done;
   }
 
@@ -904,6 +924,8 @@ export class Cpu implements Stateful, FpuMemory {
       const trap = this.flags & FLAG_TF;
       step(this);
       done++;
+      // Kept exact per instruction: RDTSC and the board's virtual clock read it mid-run.
+      this.instructionCount++;
       if (trap !== 0 && !this.intShadow) {
         this.dr[6] |= 0x4000;
         this.raiseException(EXC_DB, -1);
