@@ -254,6 +254,29 @@ describe('task switches', () => {
     expect(gdtAccess(m, TSSC_SEL)).toBe(0x83);
   });
 
+  it('a fault in the new task of an exception task gate is delivered in the new task', () => {
+    // #GP -> task gate -> task B whose CS is data -> #TS(CS) raised in task B -> task gate -> C.
+    tss32(m, TSS_B, { eip: 0x32000, eflags: 2, esp: TASKB_STACK, cs: DATA0, ss: DATA0, ds: DATA0 });
+    setIdt(m, 13, gate(TSSB_SEL, 0, 5, 0));
+    setIdt(m, 10, gate(TSSC_SEL, 0, 5, 0));
+    m.mem.write16(TSS_C + 0x0e, 0x3300);
+    m.mem.write16(TSS_C + 0x10, 0x0002);
+    m.mem.write16(TSS_C + 0x1a, 0x6000);
+    m.mem.write16(TSS_C + 0x24, CODE16_0);
+    m.mem.write16(TSS_C + 0x26, DATA0);
+    code(m, 0x3300, [0xf4]);
+    code(m, 0x31000, [0x8e, 0xd8]); // mov ds, ax (AX = 0x1234) -> #GP(0x1234)
+    m.cpu.regs[0] = 0x1234;
+    runToHalt(m);
+    expect(m.shutdowns).toBe(0);
+    expect(m.cpu.trSel).toBe(TSSC_SEL);
+    expect(m.mem.read16(TSS_C)).toBe(TSSB_SEL);
+    expect(m.mem.read16(TSS_B)).toBe(TSSA_SEL);
+    expect(m.mem.read16(0x6000 - 2)).toBe(DATA0 | 1); // EXT: raised while delivering #GP
+    expect(r32(m, TSS_B + 0x20)).toBe(0x32000); // B saved at its first instruction
+    expect(r32(m, TSS_A + 0x20)).toBe(0x31000); // A saved at the faulting MOV
+  });
+
   it('the TSS T bit raises a debug trap before the new task runs', () => {
     setupTaskB(0x32000);
     m.mem.write16(TSS_B + 0x64, 1);

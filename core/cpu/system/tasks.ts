@@ -7,6 +7,7 @@
 // context (cpu.startEip/startEsp are moved so the run loop restores the new task's values).
 
 import type { Cpu } from '../cpu.js';
+import { CpuFault } from '../cpu.js';
 import {
   CR0_PG, CR0_TS, EXC_DB, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FLAG_NT, FLAG_VM, SEG_CS, SEG_SS, SYS_LDT,
 } from './constants.js';
@@ -127,7 +128,27 @@ export function taskSwitch(cpu: Cpu, selector: number, source: number, errorCode
   cpu.startEip = cpu.eip;
   cpu.startEsp = cpu.regs[4];
 
-  loadTaskLdt(cpu, img[IMG_LDT], ext);
+  if (source !== TASK_INT) {
+    finishSwitch(cpu, v86, new32, errorCode, ext);
+    return;
+  }
+  // Through an IDT task gate we are inside the run loop's exception delivery, which would
+  // restore the outgoing task's EIP on a throw: deliver such faults here, in the new task.
+  try {
+    finishSwitch(cpu, v86, new32, errorCode, ext);
+  } catch (e) {
+    if (!(e instanceof CpuFault)) throw e;
+    cpu.eip = cpu.startEip;
+    cpu.regs[4] = cpu.startEsp;
+    cpu.raiseException(e.vector, e.errorCode);
+  }
+}
+
+/** After the commit point: LDT and segment checks, EIP limit, error code, T bit. */
+function finishSwitch(cpu: Cpu, v86: boolean, new32: boolean, errorCode: number, ext: number): void {
+  const ldt = img[IMG_LDT];
+  const trap = img[IMG_TRAP];
+  loadTaskLdt(cpu, ldt, ext);
   if (v86) {
     for (let s = 0; s < 6; s++) loadV86Segment(cpu, s, img[IMG_SEGS + s]);
   } else {
@@ -142,7 +163,7 @@ export function taskSwitch(cpu: Cpu, selector: number, source: number, errorCode
     cpu.regs[4] = frame.finalEsp();
   }
   // TSS T bit: a debug trap before the new task's first instruction (DR6.BT).
-  if (img[IMG_TRAP] !== 0) {
+  if (trap !== 0) {
     cpu.dr[6] |= 0x8000;
     cpu.startEsp = cpu.regs[4];
     cpu.fault(EXC_DB);
