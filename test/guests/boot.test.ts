@@ -67,3 +67,24 @@ describe('guest boots with SeaBIOS', () => {
     }
   });
 });
+
+describe('hard disk guest through perseus run (raw image, copy-on-write)', () => {
+  it('FreeDOS on a 32 MB IDE disk reaches FREEDOS-HDD-READY and leaves the image untouched', async () => {
+    if (!seabiosAvailable()) return;
+    const gz = sharedFile('guests', 'freedos-hdd-32m.img.gz');
+    if (!gz) return;
+    const { gunzipSync } = await import('node:zlib');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createHash } = await import('node:crypto');
+    const { runCommand } = await import('../../main/run/run.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'perseus-hdd-')), 'fd.img');
+    writeFileSync(path, gunzipSync(readFileSync(gz)));
+    const hash = () => createHash('sha256').update(readFileSync(path)).digest('hex');
+    const before = hash();
+    const code = await runCommand(['--hda', path, '--deterministic', '--until', 'FREEDOS-HDD-READY', '--timeout', '120']);
+    expect(code).toBe(0);
+    expect(hash()).toBe(before);
+  });
+});
