@@ -224,12 +224,3 @@ export function withinLimit(limit: number, flags: number, offset: number, size: 
   }
   return last <= limit >>> 0 && last >= first;
 }
-
-/** Read the readable-code / writable-data checks used by VERR/VERW. */
-export function isReadable(d: Descriptor): boolean {
-  return d.isSegment && (!d.isCode || d.rw);
-}
-
-export function isWritableData(d: Descriptor): boolean {
-  return d.isData && (d.hi & (SF_RW << 8)) !== 0;
-}
