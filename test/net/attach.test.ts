@@ -32,6 +32,7 @@ describe('openNetwork', () => {
     att.close();
     // Header + the echo request and its reply (the SYN to the guest from the forward, too).
     expect(fs.statSync(file).size).toBeGreaterThan(24 + 2 * (16 + 42));
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
   it('lan: needs a switch port; none: no backend', () => {

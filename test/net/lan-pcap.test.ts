@@ -116,5 +116,6 @@ describe('packet capture', () => {
     expect(Array.from(records[0].subarray(6, 12))).toEqual(Array.from(GUEST_MAC)); // request from the guest
     expect(Buffer.compare(records[1], Buffer.from(guest.inbox[0].frame))).toBe(0); // the reply
     expect(records[1][34]).toBe(0); // ICMP echo reply
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });
