@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
+import { connectWsClient, type WebSocketLike } from '../../core/api/ws-client.js';
 import { requireResource } from '../helpers/shared.js';
 import { artifactPath, ensureBuilt, haveChromium, launchBrowser, startPerseusWeb, type WebServer } from './harness.js';
 
@@ -34,8 +35,18 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** Key events the page sent in sendInput requests, as "code down|up". */
+  const keysSent = new WeakMap<Page, string[]>();
+
   async function open(url: string): Promise<Page> {
     const page = await context.newPage();
+    const keys: string[] = [];
+    keysSent.set(page, keys);
+    page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => {
+      if (typeof payload !== 'string' || !payload.includes('"sendInput"')) return;
+      const req = JSON.parse(payload) as { params: { events: { type: string; code?: string; down?: boolean }[] } };
+      for (const e of req.params.events) if (e.type === 'key') keys.push(`${e.code} ${e.down ? 'down' : 'up'}`);
+    }));
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`${m.text()} ${m.location().url}`); });
@@ -149,7 +160,7 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
   });
 
   // Powers the VM on with SeaBIOS (Debian's package) and watches its screen arrive on the canvas.
-  test('console: power on with SeaBIOS, the screen appears on the canvas, keys go in, power off', async (ctx) => {
+  test('console: power on with SeaBIOS, the screen appears on the canvas, keys go in and are released on blur, power off, delete', async (ctx) => {
     if (!requireResource('SeaBIOS (Debian package seabios)', existsSync('/usr/share/seabios/bios-256k.bin'))) return ctx.skip();
     const page = await open(server!.url);
     const row = page.locator('li[data-vm-name="E2E FreeDOS"]');
@@ -172,13 +183,44 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     const dims = await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
     expect(dims[0]).toBeGreaterThanOrEqual(320);
     expect(await page.getByRole('status').filter({ hasText: 'Running' }).count()).toBeGreaterThan(0);
+    // Keys typed on the focused canvas go out as sendInput calls (a failing call shows an alert),
+    // and are released when the canvas loses focus; the boot messages are the guest's own text.
+    const api = await connectWsClient({
+      url: `${server!.origin.replace('http', 'ws')}/api`, token: server!.token,
+      createSocket: (url) => new WebSocket(url, { origin: server!.origin }) as unknown as WebSocketLike,
+    });
+    try {
+      const vmId = (await api.call('listVms', {}))[0]!.id;
+      await expect.poll(() => api.call('getScreenText', { id: vmId }), { timeout: 20_000 }).toContain('SeaBIOS');
+    } finally {
+      api.close();
+    }
     await canvas.focus();
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('CANVAS');
     await page.keyboard.press('Escape');
+    await page.keyboard.down('ShiftLeft');
+    await page.getByRole('tab', { name: 'Console' }).focus();
+    await expect.poll(() => keysSent.get(page)).toEqual(['Escape down', 'Escape up', 'ShiftLeft down', 'ShiftLeft up']);
+    await page.keyboard.up('ShiftLeft');
+    expect(await page.locator('.console [role="alert"]').count()).toBe(0);
     await canvas.screenshot({ path: artifactPath('console-canvas.png') });
     await page.screenshot({ path: artifactPath('console-running-light.png') });
 
     await page.getByRole('toolbar', { name: 'Console controls' }).getByRole('button', { name: 'Power off' }).click();
     await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 15_000 }).toBe('Powered off');
+
+    // Delete asks first, and whether to delete the VM's files; Cancel keeps it.
+    await row.getByRole('button', { name: 'Delete E2E FreeDOS' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete “E2E FreeDOS”?' });
+    await confirm.waitFor();
+    expect(await confirm.getByLabel('Also delete the disk image files this VM owns').isChecked()).toBe(false);
+    await page.screenshot({ path: artifactPath('delete-dialog-light.png') });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    expect(await row.count()).toBe(1);
+    await row.getByRole('button', { name: 'Delete E2E FreeDOS' }).click();
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.getByText('No virtual machines yet.').waitFor();
     await page.close();
     expect(pageErrors).toEqual([]);
   });
