@@ -12,7 +12,7 @@
 import type { Cpu } from '../cpu.js';
 import {
   EXC_GP, EXC_NP, EXC_SS, EXC_UD, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SF_CODE, SF_DC, SF_P,
-  SF_RW, SF_S, V86_SEG_FLAGS,
+  SF_S, V86_SEG_FLAGS,
 } from './constants.js';
 
 /** One descriptor as read from a table; instances are reused (no allocation per load). */
