@@ -135,6 +135,8 @@ export class Cpu implements Stateful, FpuMemory {
   halted = false;
   /** Interrupts (and single-step traps) inhibited for one instruction (STI, MOV SS, POP SS). */
   intShadow = false;
+  /** Set by INT n/INT3/INTO/INT1: no single-step trap after an instruction that entered a handler. */
+  trapSuppressed = false;
   nmiPending = false;
   nmiBlocked = false;
 
@@ -864,6 +866,7 @@ export class Cpu implements Stateful, FpuMemory {
       const savedEip = this.eip;
       try {
         deliverInterrupt(this, v, k, code);
+        this.halted = false;
         return true;
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
@@ -922,11 +925,12 @@ export class Cpu implements Stateful, FpuMemory {
       this.startEip = this.eip;
       this.startEsp = this.regs[REG_ESP];
       const trap = this.flags & FLAG_TF;
+      this.trapSuppressed = false;
       step(this);
       done++;
       // Kept exact per instruction: RDTSC and the board's virtual clock read it mid-run.
       this.instructionCount++;
-      if (trap !== 0 && !this.intShadow) {
+      if (trap !== 0 && !this.intShadow && !this.trapSuppressed) {
         this.dr[6] |= 0x4000;
         this.raiseException(EXC_DB, -1);
       }

@@ -529,13 +529,19 @@ function execute(c: Cpu, op: number): void {
       sys.farReturn(c, c.opsize32, imm);
       return;
     }
-    case 0xcc: sys.deliverInterrupt(c, 3, sys.KIND_SOFTWARE_EXCEPTION, -1); return;
+    case 0xcc: sys.deliverInterrupt(c, 3, sys.KIND_SOFTWARE_EXCEPTION, -1); c.trapSuppressed = true; return;
     case 0xcd: {
       const v = c.fetch8();
       sys.deliverInterrupt(c, v, INT_SOFTWARE, -1);
+      c.trapSuppressed = true;
       return;
     }
-    case 0xce: if (c.getOF()) sys.deliverInterrupt(c, 4, sys.KIND_SOFTWARE_EXCEPTION, -1); return;
+    case 0xce:
+      if (c.getOF()) {
+        sys.deliverInterrupt(c, 4, sys.KIND_SOFTWARE_EXCEPTION, -1);
+        c.trapSuppressed = true;
+      }
+      return;
     case 0xcf: sys.iret(c, c.opsize32); return;
     case 0xd4: aam(c, c.fetch8()); return;
     case 0xd5: aad(c, c.fetch8()); return;
@@ -603,7 +609,7 @@ function execute(c: Cpu, op: number): void {
       jumpNear(c, c.eip + rel);
       return;
     }
-    case 0xf1: sys.deliverInterrupt(c, 1, INT_ICEBP, -1); return;
+    case 0xf1: sys.deliverInterrupt(c, 1, INT_ICEBP, -1); c.trapSuppressed = true; return;
     case 0xf4:
       if (c.cpl !== 0) c.fault(EXC_GP, 0);
       c.halted = true;

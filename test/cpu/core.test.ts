@@ -85,6 +85,18 @@ describe('cpu core', () => {
     expect(cpu.getEflags() & 0x100).toBe(0); // TF cleared in the handler
   });
 
+  it('takes no single-step trap after INT n; the trap comes after the next TF instruction', () => {
+    // pushf; pop ax; or ah,1; push ax; popf; int 21h; nop; hlt
+    const { cpu, mem } = realMachine([0x9c, 0x58, 0x80, 0xcc, 0x01, 0x50, 0x9d, 0xcd, 0x21, 0x90, 0xf4]);
+    handler(mem, 0x21, 0x2000, [0x42, 0xcf]); // inc dx; iret
+    handler(mem, 1, 0x2100, [0x43, 0xf4]); // inc bx; hlt
+    cpu.run(100);
+    expect(cpu.eip).toBe(0x2102);
+    expect(cpu.reg16[4]).toBe(0x652 + 1); // DX (reset signature) +1: the INT handler ran once, untrapped
+    expect(cpu.reg16[6]).toBe(1);
+    expect(mem.read16(cpu.reg16[8])).toBe(CODE + 10); // trap after the NOP, before HLT
+  });
+
   it('takes an external interrupt after the STI shadow and wakes from HLT', () => {
     let pending = true;
     let acked = 0;
