@@ -444,8 +444,10 @@ export class PcMachine implements Machine {
     return this.poweredOffFlag;
   }
 
+  /** Hardware reset (also powers a powered-off machine back on). */
   reset(): void {
     this.resetPending = null;
+    this.poweredOffFlag = false;
     this.resetDevices();
   }
 
