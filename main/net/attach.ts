@@ -10,6 +10,7 @@
 // Usage in the VM worker: const net = openNetwork(settings.nic, { lanPort, forwards, capturePath });
 // config.nic = { model: settings.nic.model, backend: net.backend }; on power off: net.close().
 
+import { createHash } from 'node:crypto';
 import type { MessagePort } from 'node:worker_threads';
 import type { NetworkBackend } from '../../core/board/machine.js';
 import { LanPortBackend } from './lan.js';
@@ -82,4 +83,14 @@ export function openNetwork(settings: NetworkSettings, opts: NetworkAttachOption
       writer?.close();
     },
   };
+}
+
+/**
+ * A stable MAC address for a VM: 52:54:00 (the locally administered prefix QEMU guests use)
+ * and three bytes from a hash of the VM's id, so VMs on one LAN segment do not collide and a
+ * VM keeps its address (and its DHCP lease) across power cycles.
+ */
+export function macForVm(vmId: string): number[] {
+  const h = createHash('sha256').update(vmId).digest();
+  return [0x52, 0x54, 0x00, h[0], h[1], h[2]];
 }

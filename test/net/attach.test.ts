@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openNetwork } from '../../main/net/attach.js';
+import { macForVm, openNetwork } from '../../main/net/attach.js';
 import { LanSwitch } from '../../main/net/lan.js';
 import { NAT_MAC } from '../../main/net/nat.js';
 import { TestGuest, inetChecksum, ip } from './guest.js';
@@ -45,5 +45,15 @@ describe('openNetwork', () => {
     const none = openNetwork({ model: 'ne2k-pci', network: 'none' });
     expect(none.backend).toBeNull();
     expect(none.linkUp).toBe(false);
+  });
+
+  it('macForVm: stable per id, different across ids, unicast and locally administered', () => {
+    const a = macForVm('vm-1');
+    expect(macForVm('vm-1')).toEqual(a);
+    const all = new Set(Array.from({ length: 200 }, (_, i) => macForVm(`vm-${i}`).join(':')));
+    expect(all.size).toBe(200);
+    expect(a.length).toBe(6);
+    expect(a[0] & 1).toBe(0);
+    expect(a[0] & 2).toBe(2);
   });
 });
