@@ -56,6 +56,7 @@ export class Qcow2Image implements DiskImage {
   private readonly incompatible: bigint;
   private readonly autoclear: bigint;
   private readonly snapshots: number;
+  private readonly snapshotsOffset: number;
   private end: number;
   private lastCompressed = -1;
   private lastCompressedData: Uint8Array | null = null;
@@ -91,6 +92,7 @@ export class Qcow2Image implements DiskImage {
     this.refTableOffset = u64(h, 48, false, file, 'refcount table offset');
     this.refTableClusters = h.getUint32(56);
     this.snapshots = h.getUint32(60);
+    this.snapshotsOffset = u64(h, 64, false, file, 'snapshot table offset');
     this.l2Entries = cs / 8;
     let refOrder = 4;
     if (this.version === 3) {
@@ -497,33 +499,59 @@ export class Qcow2Image implements DiskImage {
       if (off % cs) r.errors.push(`refcount block ${bi} at ${off} is not cluster aligned`);
       else mark(off, cs, `refcount block ${bi}`);
     }
-    for (let l1i = 0; l1i < this.l1Size; l1i++) {
-      const l2Offset = entryOffset(this.l1View.getUint32(l1i * 8), this.l1View.getUint32(l1i * 8 + 4));
-      if (l2Offset === 0) continue;
-      if (l2Offset % cs) {
-        r.errors.push(`L2 table ${l1i} at ${l2Offset} is not cluster aligned`);
-        continue;
-      }
-      if (!mark(l2Offset, cs, `L2 table ${l1i}`)) continue;
-      const l2 = readExact(this.file, l2Offset, cs, 'qcow2 L2 table');
-      const v = new DataView(l2.buffer);
-      for (let i = 0; i < this.l2Entries; i++) {
-        const hi = v.getUint32(i * 8);
-        const lo = v.getUint32(i * 8 + 4);
-        if (hi & COMPRESSED_HI) {
-          const [off, len] = this.compressedRange(hi, lo);
-          mark(off, Math.max(1, len), `compressed cluster ${l1i}:${i}`);
+    // As qemu counts: an L2 table once per L1 entry naming it, and its data clusters once
+    // per such L1 entry too (a snapshot holds a reference to both).
+    const walkL1 = (l1: DataView, entries: number, label: string): void => {
+      for (let l1i = 0; l1i < entries; l1i++) {
+        const l2Offset = entryOffset(l1.getUint32(l1i * 8), l1.getUint32(l1i * 8 + 4));
+        if (l2Offset === 0) continue;
+        if (l2Offset % cs) {
+          r.errors.push(`${label} L2 table ${l1i} at ${l2Offset} is not cluster aligned`);
           continue;
         }
-        const host = entryOffset(hi, lo);
-        if (host === 0) continue;
-        if (host % cs) r.errors.push(`data cluster ${l1i}:${i} at ${host} is not cluster aligned`);
-        else mark(host, cs, `data cluster ${l1i}:${i}`);
+        if (!mark(l2Offset, cs, `${label} L2 table ${l1i}`)) continue;
+        const l2 = readExact(this.file, l2Offset, cs, 'qcow2 L2 table');
+        const v = new DataView(l2.buffer);
+        for (let i = 0; i < this.l2Entries; i++) {
+          const hi = v.getUint32(i * 8);
+          const lo = v.getUint32(i * 8 + 4);
+          if (hi & COMPRESSED_HI) {
+            const [off, len] = this.compressedRange(hi, lo);
+            mark(off, Math.max(1, len), `compressed cluster ${l1i}:${i}`);
+            continue;
+          }
+          const host = entryOffset(hi, lo);
+          if (host === 0) continue;
+          if (host % cs) r.errors.push(`data cluster ${l1i}:${i} at ${host} is not cluster aligned`);
+          else mark(host, cs, `data cluster ${l1i}:${i}`);
+        }
       }
-    }
+    };
+    walkL1(this.l1View, this.l1Size, 'active');
     if (this.snapshots > 0) {
-      r.notes.push(`${this.snapshots} internal snapshot(s): their clusters are not counted, refcounts not compared`);
-      return r;
+      if (this.snapshots > 65536 || this.snapshotsOffset % cs) {
+        r.errors.push(`snapshot table (${this.snapshots} entries at ${this.snapshotsOffset}) is invalid`);
+        return r;
+      }
+      let at = this.snapshotsOffset;
+      for (let n = 0; n < this.snapshots; n++) {
+        if (at + 40 > this.file.size()) {
+          r.errors.push(`snapshot ${n} lies beyond the end of the file`);
+          return r;
+        }
+        const e = new DataView(readExact(this.file, at, 40, 'qcow2 snapshot').buffer);
+        const l1Offset = Number(e.getBigUint64(0));
+        const l1Size = e.getUint32(8);
+        const length = 40 + e.getUint32(36) + e.getUint16(12) + e.getUint16(14);
+        const label = `snapshot ${n}`;
+        if (l1Size * 8 > MAX_L1_BYTES || l1Offset % cs || l1Offset + l1Size * 8 > this.file.size()) r.errors.push(`${label}: L1 table (${l1Size} entries at ${l1Offset}) is invalid`);
+        else if (l1Size > 0) {
+          mark(l1Offset, l1Size * 8, `${label} L1 table`);
+          walkL1(new DataView(readExact(this.file, l1Offset, l1Size * 8, 'qcow2 snapshot L1 table').buffer), l1Size, label);
+        }
+        at += Math.ceil(length / 8) * 8;
+      }
+      mark(this.snapshotsOffset, Math.max(1, at - this.snapshotsOffset), 'snapshot table');
     }
     for (let c = 0; c < fileClusters; c++) {
       const stored = this.refcount(c);
@@ -533,6 +561,11 @@ export class Qcow2Image implements DiskImage {
         if (want === 0) r.leaks++;
         else r.errors.push(`cluster ${c} has refcount ${stored} but ${want} reference(s)`);
       }
+    }
+    // Refcounts past the end of the file are leaks (only blocks that exist are read).
+    for (let bi = 0; bi < this.refTable.length / 8; bi++) {
+      if (!this.refTableView.getUint32(bi * 8) && !this.refTableView.getUint32(bi * 8 + 4)) continue;
+      for (let c = Math.max(bi * this.refsPerBlock, fileClusters); c < (bi + 1) * this.refsPerBlock; c++) if (this.refcount(c) > 0) r.leaks++;
     }
     return r;
   }

@@ -268,6 +268,25 @@ describe('disk image formats', () => {
     expect(() => openDiskImage(join(dir, 'does-not-exist.qcow2'))).toThrow(/cannot open .*does-not-exist\.qcow2/);
   });
 
+  it('qcow2 check finds wrong refcounts and leaked clusters', () => {
+    const path = join(dir, 'refs.qcow2');
+    createDiskImage(path, 'qcow2', 1 << 20, { clusterSize: 4096 });
+    const image = openDiskImage(path);
+    image.write(0, new Uint8Array(8192).fill(1));
+    image.close();
+    const bytes = new Uint8Array(readFileSync(path));
+    const v = new DataView(bytes.buffer);
+    const block = Number(v.getBigUint64(Number(v.getBigUint64(48)))); // refcount block 0
+    const clusters = bytes.length / 4096;
+    expect(openImageFile(new MemoryImageFile('/x/refs.qcow2', bytes.slice())).check()).toEqual({ errors: [], leaks: 0, notes: [] });
+    const broken = bytes.slice();
+    new DataView(broken.buffer).setUint16(block + (clusters - 1) * 2, 0); // the last data cluster
+    new DataView(broken.buffer).setUint16(block + (clusters + 3) * 2, 1); // a cluster nobody uses
+    const r = openImageFile(new MemoryImageFile('/x/refs.qcow2', broken)).check();
+    expect(r.errors).toEqual([`cluster ${clusters - 1} has refcount 0 but 1 reference(s)`]);
+    expect(r.leaks).toBe(1);
+  });
+
   it('parses sizes like qemu-img', () => {
     expect(parseSize('512')).toBe(512);
     expect(parseSize('64K')).toBe(65536);

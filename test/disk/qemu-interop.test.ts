@@ -1,5 +1,6 @@
 // Interop with qemu-img: images qemu writes read back byte-identical; images we write pass
 // `qemu-img check` and `qemu-img compare`.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,10 +210,18 @@ describe.skipIf(!enabled)('qemu-img interop', () => {
     const path = join(dir, 'snap.qcow2');
     qemuImg('convert', '-f', 'raw', '-O', 'qcow2', rawPath, path);
     qemuImg('snapshot', '-c', 'first', path);
-    expectContents(path, source, 'qcow2');
+    // Diverge from the snapshot (copy-on-write of shared clusters), then take another.
+    execFileSync('qemu-io', ['-c', 'write -P 0x33 65536 200k', path], { stdio: 'ignore' });
+    qemuImg('snapshot', '-c', 'second', path);
+    const expected = source.slice();
+    expected.fill(0x33, 65536, 65536 + 200 * 1024);
+    expectContents(path, expected, 'qcow2');
+    const checked = openDiskImage(path, { readOnly: true });
+    expect(checked.check()).toEqual({ errors: [], leaks: 0, notes: [] });
+    checked.close();
     expect(() => openDiskImage(path)).toThrow(/snap\.qcow2: qcow2: writing to an image with internal snapshots is not supported/);
     const image = openDiskImage(path, { readOnly: true });
-    expect(image.info().details['internal snapshots']).toBe(1);
+    expect(image.info().details['internal snapshots']).toBe(2);
     image.close();
   });
 
