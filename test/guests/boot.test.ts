@@ -88,3 +88,27 @@ describe('hard disk guest through perseus run (raw image, copy-on-write)', () =>
     expect(hash()).toBe(before);
   });
 });
+
+describe('graphical guest', () => {
+  it('KolibriOS switches to VBE 800x600 and draws its desktop', () => {
+    if (!seabiosAvailable()) return;
+    const img = floppy('kolibri.img');
+    if (!img) return;
+    const m = new PcMachine(floppyConfig(img, { bootOrder: 'a', memoryMiB: 128 }));
+    let colours = 0;
+    while (m.instructionCount < 1_500_000_000) {
+      m.run(10_000_000);
+      m.updateScreen();
+      const s = m.screen();
+      if (!s.mode.startsWith('vbe 800x600')) continue;
+      // The desktop is drawn when the frame holds many colours (icons on a gradient).
+      const seen = new Set<number>();
+      const px = new Uint32Array(s.rgba.buffer, s.rgba.byteOffset, s.width * s.height);
+      for (let i = 0; i < px.length; i += 97) seen.add(px[i]);
+      colours = seen.size;
+      if (colours > 200) break;
+    }
+    expect(m.screen().mode).toMatch(/^vbe 800x600/);
+    expect(colours).toBeGreaterThan(200);
+  });
+});
