@@ -65,6 +65,7 @@ const MAX_QUEUE = 8192;
 const UDP_IDLE_MS = 60_000;
 const DNS_IDLE_MS = 10_000;
 const TICK_MS = 50;
+const CONNECT_TIMEOUT_MS = 30_000;
 /** Limits per VM, so a guest cannot exhaust the host's sockets. */
 const MAX_TCP_CONNECTIONS = 512;
 const MAX_UDP_SOCKETS = 256;
@@ -279,6 +280,7 @@ export class NatBackend implements NetworkBackend {
     const udp = parseUdp(frame, ip);
     if (!udp) return false;
     if (udp.dstPort === 67) return this.handleDhcp(udp.data);
+    if (udp.dstPort === 0 || udp.srcPort === 0) return false; // not a valid port on any host
     if (ip.dst === 0xffffffff || (ip.dst & 0xff) === 0xff) return false;
     // Answers to a UDP port forward.
     if (ip.src === GUEST_IP && ip.dst === GATEWAY_IP) {
@@ -392,7 +394,7 @@ export class NatBackend implements NetworkBackend {
     // DNS over TCP to 10.0.2.3:53 goes to the host's resolver like the UDP queries.
     const dnsTcp = ip.dst === DNS_IP && seg.dstPort === 53 ? this.dnsServer : null;
     const host = dnsTcp ? dnsTcp.address : this.hostAddress(ip.dst);
-    if (!host) {
+    if (!host || seg.dstPort === 0) {
       this.refuse(ip, seg);
       return true;
     }
@@ -403,7 +405,12 @@ export class NatBackend implements NetworkBackend {
     this.stats.tcpConnections = this.tcp.size;
     const sock = net.connect({ host, port: dnsTcp ? dnsTcp.port : seg.dstPort, allowHalfOpen: true });
     c.attach(sock);
-    sock.once('connect', () => c.hostConnected());
+    // A host that never answers: refuse the guest's connection after a while.
+    sock.setTimeout(CONNECT_TIMEOUT_MS, () => c.abort());
+    sock.once('connect', () => {
+      sock.setTimeout(0);
+      c.hostConnected();
+    });
     return true;
   }
 

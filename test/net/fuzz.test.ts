@@ -31,7 +31,8 @@ function repair(f: Uint8Array, tcpPort: number, udpPort: number): void {
   const dst = ((f[30] << 24) | (f[31] << 16) | (f[32] << 8) | f[33]) >>> 0;
   const l4 = 14 + ihl;
   if (dst === GW && f.length >= l4 + 4 && (proto === 6 || proto === 17)) {
-    const port = proto === 6 ? tcpPort : udpPort;
+    // Our sink servers, or now and then port 0 (invalid on every host).
+    const port = f[l4 + 2] === 0 && f[l4 + 3] < 16 ? 0 : proto === 6 ? tcpPort : udpPort;
     f[l4 + 2] = port >> 8; f[l4 + 3] = port & 0xff;
   }
   f[24] = f[25] = 0;
@@ -107,6 +108,7 @@ describe('NAT fuzz', () => {
             else if (what < 0.85) { const g = new Uint8Array(f.length + pick(64)); g.set(f); f = g; }
             else if (f.length > 18) { const o = 14 + pick(Math.min(f.length - 15, 60)); f[o] = 0xff; f[o + 1] = pick(256); }
           }
+          if (rand() < 0.05 && f.length > 40) f[36] = f[37] = 0; // source/destination port 0 cases
           if (rand() < 0.7) repair(f, tcpPort, udpPort);
         }
         nat.send(f);

@@ -420,10 +420,16 @@ describe('NAT backend', () => {
     await guest.until(() => guest.inbox.length === 1);
   });
 
-  it('a SYN to an address outside the subnet is refused when restricted', async () => {
-    const { guest } = newNat();
+  it('a SYN to an address outside the subnet is refused when restricted; port 0 is refused or dropped', async () => {
+    const { nat, guest } = newNat();
     const c = guest.connect(ip('192.0.2.1'), 80);
     await guest.until(() => c.state === 'reset');
+    const z = guest.connect(GW, 0);
+    await guest.until(() => z.state === 'reset');
+    const dropped = nat.stats.dropped;
+    guest.sendUdp(GW, 1000, 0, Uint8Array.of(1));
+    expect(nat.stats.dropped).toBe(dropped + 1);
+    expect(nat.stats.internalErrors).toBe(0);
     void FIN; void SYN;
   });
 });
