@@ -177,6 +177,7 @@ export class VhdImage implements DiskImage {
       const out = buf.subarray(done, done + n);
       const e = this.bat[Math.floor(pos / bs)]!;
       if (e === ABSENT) this.readParent(pos, out);
+      else if (e * 512 >= this.footerOffset) throw new DiskFormatError(this.file.path, `vhd: block ${Math.floor(pos / bs)} at sector ${e} lies beyond the data`);
       else if (this.type === TYPE_DYNAMIC) readData(this.file, e * 512 + this.bitmapSize + within, out);
       else this.readDifferencing(e, pos, within, out);
       done += n;

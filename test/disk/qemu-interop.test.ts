@@ -225,6 +225,26 @@ describe.skipIf(!enabled)('qemu-img interop', () => {
     image.close();
   });
 
+  it('reads a vmdk delta link (parentFileNameHint) and writes into it', () => {
+    const base = join(dir, 'vbase.vmdk');
+    const child = join(dir, 'vchild.vmdk');
+    qemuImg('convert', '-f', 'raw', '-O', 'vmdk', rawPath, base);
+    qemuImg('create', '-f', 'vmdk', '-b', 'vbase.vmdk', '-F', 'vmdk', child);
+    execFileSync('qemu-io', ['-c', 'write -P 0x44 4096 8k', child], { stdio: 'ignore' });
+    const expected = source.slice();
+    expected.fill(0x44, 4096, 4096 + 8192);
+    expectContents(child, expected, 'vmdk');
+    const image = openDiskImage(child);
+    expect(image.info().backingFile).toBe('vbase.vmdk');
+    const data = new Uint8Array(1024).fill(0x45);
+    image.write(200 * 1024 + 512, data);
+    expected.set(data, 200 * 1024 + 512);
+    image.close();
+    const expPath = writeRaw(join(dir, 'vchild.expected.raw'), expected);
+    const r = qemuImgStatus('compare', '-f', 'raw', '-F', 'vmdk', expPath, child);
+    expect(r.status, r.output).toBe(0);
+  });
+
   it('refuses zstd-compressed qcow2 and names the feature', () => {
     const path = join(dir, 'zstd.qcow2');
     const r = qemuImgStatus('convert', '-f', 'raw', '-O', 'qcow2', '-o', 'compression_type=zstd', rawPath, path);
