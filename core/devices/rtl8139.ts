@@ -1,7 +1,8 @@
 // Realtek RTL8139 Fast Ethernet controller (PCI 10ec:8139), normal (non-C+) mode.
 //
 // Wiring in the board:
-//   const nic = new Rtl8139Pci(io, memory, { backend });   pciBus.add(3, 0, nic);
+//   const nic = new Rtl8139Pci(io, memory, { backend, mac, clockNs: () => virtualNs });
+//   pciBus.add(3, 0, nic);
 //   (BAR0: 256 I/O ports, BAR1: the same registers as a 4 KiB memory window; INTA#)
 //   Call nic.poll() from a timer (every ~1 ms of virtual time) to take frames from the backend
 //   and notice link changes; state parts: nic.stateParts(); reset: nic.reset();
@@ -38,6 +39,7 @@ const TCR = 0x40;
 const RCR = 0x44;
 const TCTR = 0x48;
 const MPC = 0x4c;
+const TIMER_INT = 0x54;
 const CFG9346 = 0x50;
 const CONFIG1 = 0x52;
 const MSR = 0x58;
@@ -57,6 +59,9 @@ export const ISR_ROK = 0x0001;
 export const ISR_TOK = 0x0004;
 export const ISR_RXOVW = 0x0010;
 export const ISR_LINKCHG = 0x0020;
+export const ISR_TIMEOUT = 0x4000;
+/** TCTR counts the 33 MHz PCI clock. */
+const TCTR_TICKS_PER_NS = 0.033;
 // TSD bits.
 const TSD_SIZE = 0x1fff;
 const TSD_OWN = 0x2000;
@@ -95,6 +100,8 @@ export interface Rtl8139Options {
   backend: NetworkBackend | null;
   mac?: readonly number[];
   name?: string;
+  /** Virtual time in ns for the TCTR timer; without it TCTR stays 0 and TimerInt never fires. */
+  clockNs?: () => number;
 }
 
 const CRC_TABLE = (() => {
@@ -146,12 +153,17 @@ export class Rtl8139 implements Stateful, PortHandler, MmioHandler {
   eeOut = 0;
   eeLastClock = false;
   linkWasUp = true;
+  /** Virtual time when TCTR was last zeroed, and whether TimerInt already fired since. */
+  tctrBaseNs = 0;
+  timerFired = false;
+  private readonly clockNs: (() => number) | null;
 
   private lineLevel = false;
   private activity = false;
 
   constructor(private readonly irqLine: (level: boolean) => void, opts: Rtl8139Options) {
     this.backend = opts.backend;
+    this.clockNs = opts.clockNs ?? null;
     this.mac = Uint8Array.from(opts.mac ?? RTL8139_DEFAULT_MAC);
     if (this.mac.length !== 6) throw new Error('RTL8139: a MAC address has 6 bytes');
     this.vmstate = {
@@ -161,7 +173,7 @@ export class Rtl8139 implements Stateful, PortHandler, MmioHandler {
         { name: 'regs', type: 'u8[]', length: 256 }, { name: 'eeprom', type: 'u16[]', length: 64 },
         { name: 'eeState', type: 'u8' }, { name: 'eeBits', type: 'u32' }, { name: 'eeCount', type: 'u8' },
         { name: 'eeAddr', type: 'u8' }, { name: 'eeOut', type: 'u8' }, { name: 'eeLastClock', type: 'bool' },
-        { name: 'linkWasUp', type: 'bool' },
+        { name: 'linkWasUp', type: 'bool' }, { name: 'tctrBaseNs', type: 'f64' }, { name: 'timerFired', type: 'bool' },
       ],
     };
     const e = this.eeprom;
@@ -208,6 +220,8 @@ export class Rtl8139 implements Stateful, PortHandler, MmioHandler {
     this.w16(ISR, 0);
     this.w32(RCR, 0);
     this.w32(MPC, 0);
+    this.w32(TIMER_INT, 0);
+    this.restartTimer();
     this.eeState = 0;
     this.updateIrq();
   }
@@ -262,6 +276,8 @@ export class Rtl8139 implements Stateful, PortHandler, MmioHandler {
   read8(offset: number): number {
     offset &= 0xff;
     switch (offset) {
+      case TCTR: case TCTR + 1: case TCTR + 2: case TCTR + 3:
+        return (this.tctr() >>> (8 * (offset - TCTR))) & 0xff;
       case CR: return (this.regs[CR] & (CR_TE | CR_RE)) | (this.rxUnread() === 0 ? CR_BUFE : 0);
       case CFG9346: return (this.regs[CFG9346] & 0xfe) | (this.eeOut & 1);
       case MSR: return this.linkUp() ? 0x00 : 0x04; // LINKB is active low; 100 Mbit/s
@@ -343,7 +359,11 @@ export class Rtl8139 implements Stateful, PortHandler, MmioHandler {
         return;
       }
       case TCTR: case TCTR + 1: case TCTR + 2: case TCTR + 3:
-        this.w32(TCTR, 0); // any write restarts the timer
+        this.restartTimer(); // any write zeroes the counter
+        return;
+      case TIMER_INT: case TIMER_INT + 1: case TIMER_INT + 2: case TIMER_INT + 3:
+        this.regs[offset] = v;
+        this.timerFired = false;
         return;
       case MPC: case MPC + 1: case MPC + 2: case MPC + 3:
         this.w32(MPC, 0);
@@ -356,6 +376,27 @@ export class Rtl8139 implements Stateful, PortHandler, MmioHandler {
         return;
       default:
         this.regs[offset] = v;
+    }
+  }
+
+  // ---- TCTR and TimerInt
+
+  private tctr(): number {
+    return this.clockNs ? Math.floor((this.clockNs() - this.tctrBaseNs) * TCTR_TICKS_PER_NS) >>> 0 : 0;
+  }
+
+  private restartTimer(): void {
+    this.tctrBaseNs = this.clockNs ? this.clockNs() : 0;
+    this.timerFired = false;
+  }
+
+  /** TimeOut once TCTR reaches a non-zero TimerInt (checked on each poll). */
+  private checkTimer(): void {
+    const limit = this.r32(TIMER_INT);
+    if (limit === 0 || this.timerFired || !this.clockNs) return;
+    if ((this.clockNs() - this.tctrBaseNs) * TCTR_TICKS_PER_NS >= limit) {
+      this.timerFired = true;
+      this.raise(ISR_TIMEOUT);
     }
   }
 
@@ -480,6 +521,7 @@ export class Rtl8139 implements Stateful, PortHandler, MmioHandler {
 
   /** Take waiting frames from the backend; notice link changes. */
   poll(): void {
+    this.checkTimer();
     const up = this.linkUp();
     if (up !== this.linkWasUp) {
       this.linkWasUp = up;

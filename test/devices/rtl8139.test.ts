@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NetworkBackend } from '../../core/board/machine.js';
 import { IoBus } from '../../core/bus/io.js';
 import type { MmioHandler } from '../../core/bus/memory.js';
-import { ISR_LINKCHG, ISR_ROK, ISR_RXOVW, ISR_TOK, Rtl8139Pci } from '../../core/devices/rtl8139.js';
+import { ISR_LINKCHG, ISR_ROK, ISR_RXOVW, ISR_TIMEOUT, ISR_TOK, Rtl8139Pci } from '../../core/devices/rtl8139.js';
 import { applyState, decodeState, encodeState } from '../../core/state/snapshot.js';
 
 const MAC = [0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc];
@@ -238,6 +238,30 @@ describe('RTL8139', () => {
     expect(encodeState(b.pci.stateParts())).toEqual(file);
     expect(b.io.in16(IO + 0x3a)).toBe(a.io.in16(IO + 0x3a));
     expect(b.io.in8(IO + 0x37) & 1).toBe(0);
+  });
+
+  it('counts TCTR at 33 MHz of virtual time and raises TimeOut when it reaches TimerInt', () => {
+    const io = new IoBus();
+    let now = 5_000_000;
+    const pci = new Rtl8139Pci(io, new TestMemory(), { backend: new TestBackend(), clockNs: () => now });
+    pci.writeConfig(0x10, IO | 1, 4);
+    pci.writeConfig(0x04, 0x0005, 2);
+    io.out32(IO + 0x48, 0); // restart
+    now += 1000; // 1 us = 33 ticks
+    expect(io.in32(IO + 0x48)).toBe(33);
+    io.out16(IO + 0x3c, ISR_TIMEOUT);
+    io.out32(IO + 0x54, 330); // 10 us
+    now += 5000;
+    pci.nic.poll();
+    expect(io.in16(IO + 0x3e) & ISR_TIMEOUT).toBe(0);
+    now += 5000;
+    pci.nic.poll();
+    expect(io.in16(IO + 0x3e) & ISR_TIMEOUT).toBe(ISR_TIMEOUT);
+    expect(pci.irqLevel).toBe(true);
+    io.out16(IO + 0x3e, ISR_TIMEOUT);
+    now += 5000;
+    pci.nic.poll();
+    expect(io.in16(IO + 0x3e) & ISR_TIMEOUT).toBe(0); // once per count
   });
 
   it('survives random register writes (a misprogrammed card) without throwing', () => {
