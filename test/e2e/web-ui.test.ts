@@ -89,6 +89,18 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     await page.getByRole('heading', { name: 'Settings of E2E FreeDOS' }).waitFor();
     const memory = page.getByLabel('Memory (MiB)', { exact: true });
     expect(await memory.inputValue()).toBe('32');
+    // Every control on the page has a label (a <label for>, aria-label or its own text).
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => !(el.id && document.querySelector(`label[for="${el.id}"]`)) && !el.getAttribute('aria-label')
+        && !(el.tagName === 'BUTTON' && el.textContent!.trim()))
+      .map((el) => el.outerHTML));
+    expect(unlabelled).toEqual([]);
+    // Keyboard: Tab goes from the New VM button to the library and back.
+    await page.getByRole('button', { name: 'New VM…' }).focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toMatch(/^vm-row-/);
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('New VM…');
     await memory.fill('0');
     await expect.poll(() => page.locator('#s-memory-err').textContent()).toMatch(/Memory must be between \d+ and \d+ MiB, not 0/);
     expect(await memory.getAttribute('aria-invalid')).toBe('true');
