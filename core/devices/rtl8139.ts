@@ -1,12 +1,12 @@
 // Realtek RTL8139 Fast Ethernet controller (PCI 10ec:8139), normal (non-C+) mode.
 //
 // Wiring in the board:
-//   const nic = new Rtl8139Pci(io, memory, { backend, mac, clockNs: () => virtualNs });
-//   pciBus.add(3, 0, nic);
+//   const pci = new Rtl8139Pci(io, memory, { backend, mac, clockNs: () => virtualNs });
+//   pciBus.add(3, 0, pci);
 //   (BAR0: 256 I/O ports, BAR1: the same registers as a 4 KiB memory window; INTA#)
-//   Call nic.poll() from a timer (every ~1 ms of virtual time) to take frames from the backend
-//   and notice link changes; state parts: nic.stateParts(); reset: nic.reset();
-//   activity light: nic.takeActivity().
+//   Call pci.nic.poll() from a timer (every ~1 ms of virtual time) to take frames from the
+//   backend, notice link changes and run TimerInt; state parts: pci.stateParts(); reset:
+//   pci.reset(); activity light: pci.nic.takeActivity().
 //
 // Registers live in a 256-byte file (`regs`, little-endian like the chip) so anything a driver
 // writes reads back; the dynamic ones (CR.BUFE, ISR, CBR, TSAD, the 93C46 EEPROM pins, MSR,
