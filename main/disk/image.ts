@@ -256,6 +256,8 @@ export interface VmDiskOptions {
   guestWritable?: boolean;
   /** Called when a writable image had to be opened read-only (permissions, read-only media). */
   onReadOnlyFallback?: (reason: string) => void;
+  /** Keep guest writes in a write-back cache until the guest (or pause, power off) flushes. */
+  writeBackCache?: boolean;
 }
 
 /**
@@ -265,7 +267,8 @@ export interface VmDiskOptions {
 export function openVmDisk(path: string, opts: VmDiskOptions): DiskImage {
   if (opts.writable) {
     try {
-      return openDiskImage(path);
+      const image = openDiskImage(path);
+      return opts.writeBackCache ? new WriteBackCache(image) : image;
     } catch (e) {
       const code = ((e as { cause?: { code?: string } }).cause?.code ?? '') || /EACCES|EPERM|EROFS/.exec((e as Error).message)?.[0];
       if (!code || !/EACCES|EPERM|EROFS/.test(code)) throw e;

@@ -180,9 +180,10 @@ describe('disk image formats', () => {
     const path = join(dir, 'vm.qcow2');
     createDiskImage(path, 'qcow2', 1 << 20);
     const data = new Uint8Array(512).fill(0x99);
-    const rw = openVmDisk(path, { writable: true });
+    const rw = openVmDisk(path, { writable: true, writeBackCache: true });
+    expect(rw.format).toBe('cache');
     rw.write(4096, data);
-    rw.close();
+    rw.close(); // flushes
     const ro = openVmDisk(path, { writable: false });
     const got = new Uint8Array(512);
     ro.read(4096, got);
