@@ -67,6 +67,14 @@ describe.skipIf(!enabled)('qemu-img interop', () => {
       const at = (next() % (SIZE / 512 - 16)) * 512;
       modified.fill(next() & 0xff, at, at + 512 * (1 + (next() % 16)));
     }
+    // Whole clusters zeroed over non-zero backing data become zero clusters (v3 zero flag).
+    let zeroed = 0;
+    for (let c = 0; c < SIZE / 65536 - 1 && zeroed < 4; c++) {
+      if (source.subarray(c * 65536, (c + 1) * 65536).some((b) => b !== 0)) {
+        modified.fill(0, c * 65536, (c + 1) * 65536);
+        zeroed++;
+      }
+    }
     const modPath = writeRaw(join(dir, 'modified.raw'), modified);
     // -B: only clusters that differ from the backing file are stored in the overlay.
     qemuImg('convert', '-f', 'raw', '-O', 'qcow2', '-B', 'source.raw', '-F', 'raw', modPath, join(dir, 'overlay.qcow2'));
@@ -75,6 +83,18 @@ describe.skipIf(!enabled)('qemu-img interop', () => {
     expect(info.info().fileSize).toBeLessThan(SIZE);
     info.close();
     expectContents(join(dir, 'overlay.qcow2'), modified, 'qcow2');
+    const map = JSON.parse(qemuImg('map', '--output=json', join(dir, 'overlay.qcow2'))) as { zero: boolean; depth: number }[];
+    expect(map.some((m) => m.zero && m.depth === 0)).toBe(true);
+    // A partial write into a zero cluster keeps the rest of it zero.
+    const image = openDiskImage(join(dir, 'overlay.qcow2'));
+    const firstZero = map.find((m) => m.zero && m.depth === 0) as unknown as { start: number };
+    image.write(firstZero.start + 1024, new Uint8Array(512).fill(0x66));
+    modified.fill(0x66, firstZero.start + 1024, firstZero.start + 1536);
+    image.close();
+    expectContents(join(dir, 'overlay.qcow2'), modified, 'qcow2');
+    expect(qemuImgStatus('check', join(dir, 'overlay.qcow2')).status).toBe(0);
+    const expPath = writeRaw(join(dir, 'modified2.raw'), modified);
+    expect(qemuImgStatus('compare', '-f', 'raw', '-F', 'qcow2', expPath, join(dir, 'overlay.qcow2')).status).toBe(0);
   });
 
   it('writes into qcow2 images (plain, compressed, with backing) that stay valid for qemu-img check and compare', () => {
