@@ -10,6 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { connectWsClient, type WebSocketLike } from '../../core/api/ws-client.js';
+import { DEMO_GREETING, writeDemoFloppy } from '../../resources/demo/demo-floppy.mjs';
 import { requireResource } from '../helpers/shared.js';
 import { artifactPath, ensureBuilt, haveChromium, launchBrowser, startPerseusWeb, type WebServer } from './harness.js';
 
@@ -172,12 +173,16 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
   });
 
   // Powers the VM on with SeaBIOS (Debian's package) and watches its screen arrive on the canvas.
-  test('console: power on with SeaBIOS, the screen appears on the canvas, keys go in and are released on blur, power off, delete', async (ctx) => {
+  test('console: power on with SeaBIOS, the screen appears on the canvas, the demo guest echoes keys typed on it, keys are released on blur, power off, delete', async (ctx) => {
     if (!requireResource('SeaBIOS (Debian package seabios)', existsSync('/usr/share/seabios/bios-256k.bin'))) return ctx.skip();
     const page = await open(server!.url);
     const row = page.locator('li[data-vm-name="E2E FreeDOS"]');
     await row.getByRole('button', { name: 'Edit settings of E2E FreeDOS' }).click();
     await page.getByLabel('Firmware', { exact: true }).selectOption('seabios');
+    // The demo guest (resources/demo): a boot floppy that greets and echoes the keys typed.
+    const floppy = writeDemoFloppy(join(dataDir, 'demo.img'));
+    await page.getByLabel('Floppy A (image path)').fill(floppy);
+    expect(await page.getByLabel('Boot order').inputValue()).toMatch(/^a/);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Settings saved.').waitFor();
 
@@ -203,12 +208,16 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     });
     try {
       const vmId = (await api.call('listVms', {}))[0]!.id;
-      await expect.poll(() => api.call('getScreenText', { id: vmId }), { timeout: 20_000 }).toContain('SeaBIOS');
+      const screenText = () => api.call('getScreenText', { id: vmId });
+      await expect.poll(screenText, { timeout: 20_000 }).toContain(DEMO_GREETING.trim());
+      await canvas.focus();
+      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('CANVAS');
+      await page.keyboard.type('hi');
+      await expect.poll(screenText, { timeout: 20_000 }).toContain(`${DEMO_GREETING}hi`);
+      keysSent.get(page)!.length = 0;
     } finally {
       api.close();
     }
-    await canvas.focus();
-    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('CANVAS');
     await page.keyboard.press('Escape');
     await page.keyboard.down('ShiftLeft');
     await page.getByRole('tab', { name: 'Console' }).focus();
