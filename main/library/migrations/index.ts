@@ -2,7 +2,8 @@
 // a Migration with the next version and append it here; never edit a released migration.
 import { migration001 } from './001-initial.js';
 import { migration002 } from './002-unique-names.js';
+import { migration003 } from './003-snapshots.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
