@@ -36,6 +36,14 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** A second API client (like another window), from Node. */
+  function apiClient() {
+    return connectWsClient({
+      url: `${server!.origin.replace('http', 'ws')}/api`, token: server!.token,
+      createSocket: (url) => new WebSocket(url, { origin: server!.origin }) as unknown as WebSocketLike,
+    });
+  }
+
   /** Key events the page sent in sendInput requests, as "code down|up". */
   const keysSent = new WeakMap<Page, string[]>();
 
@@ -136,6 +144,21 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     expect(await row.textContent()).toContain('48 MiB');
     await row.getByRole('button', { name: 'Edit settings of E2E FreeDOS' }).click();
     expect(await page.getByLabel('Memory (MiB)', { exact: true }).inputValue()).toBe('48');
+
+    // The library is live: a VM another client creates, renames and deletes shows up at once.
+    const api = await apiClient();
+    try {
+      const other = await api.call('createVm', { name: 'Made elsewhere', osPreset: 'linux' });
+      const otherRow = page.locator('li[data-vm-name="Made elsewhere"]');
+      await otherRow.waitFor();
+      expect(await otherRow.textContent()).toContain('256 MiB');
+      await api.call('updateVm', { id: other.id, patch: { name: 'Renamed elsewhere' } });
+      await page.locator('li[data-vm-name="Renamed elsewhere"]').waitFor();
+      await api.call('deleteVm', { id: other.id, keepFiles: true });
+      await page.locator('li[data-vm-name="Renamed elsewhere"]').waitFor({ state: 'detached' });
+    } finally {
+      api.close();
+    }
     await page.close();
     expect(pageErrors).toEqual([]);
   });
@@ -202,10 +225,7 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     expect(await page.getByRole('status').filter({ hasText: 'Running' }).count()).toBeGreaterThan(0);
     // Keys typed on the focused canvas go out as sendInput calls (a failing call shows an alert),
     // and are released when the canvas loses focus; the boot messages are the guest's own text.
-    const api = await connectWsClient({
-      url: `${server!.origin.replace('http', 'ws')}/api`, token: server!.token,
-      createSocket: (url) => new WebSocket(url, { origin: server!.origin }) as unknown as WebSocketLike,
-    });
+    const api = await apiClient();
     try {
       const vmId = (await api.call('listVms', {}))[0]!.id;
       const screenText = () => api.call('getScreenText', { id: vmId });
@@ -227,7 +247,12 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     await canvas.screenshot({ path: artifactPath('console-canvas.png') });
     await page.screenshot({ path: artifactPath('console-running-light.png') });
 
-    await page.getByRole('toolbar', { name: 'Console controls' }).getByRole('button', { name: 'Power off' }).click();
+    const toolbar = page.getByRole('toolbar', { name: 'Console controls' });
+    await toolbar.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => row.getByTestId('vm-state').textContent()).toBe('Paused');
+    await toolbar.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => row.getByTestId('vm-state').textContent()).toBe('Running');
+    await toolbar.getByRole('button', { name: 'Power off' }).click();
     await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 15_000 }).toBe('Powered off');
 
     // Delete asks first, and whether to delete the VM's files; Cancel keeps it.
