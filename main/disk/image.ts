@@ -268,7 +268,9 @@ export function openVmDisk(path: string, opts: VmDiskOptions): DiskImage {
   if (opts.writable) {
     try {
       const image = openDiskImage(path);
-      return opts.writeBackCache ? new WriteBackCache(image) : image;
+      if (!image.readOnly) return opts.writeBackCache ? new WriteBackCache(image) : image;
+      opts.onReadOnlyFallback?.(`${path}: this ${image.info().variant} image cannot be written; guest writes are kept in memory`);
+      return opts.guestWritable === false ? image : new MemoryOverlay(image);
     } catch (e) {
       const code = ((e as { cause?: { code?: string } }).cause?.code ?? '') || /EACCES|EPERM|EROFS/.exec((e as Error).message)?.[0];
       if (!code || !/EACCES|EPERM|EROFS/.test(code)) throw e;

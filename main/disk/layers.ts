@@ -1,6 +1,6 @@
 // Layers over any image: a non-persistent in-memory overlay ("discard changes at power
 // off") and a write-back cache that keeps guest writes in memory until flush().
-import { BlockError, type BlockDevice } from '../../core/disk/block.js';
+import { BlockError } from '../../core/disk/block.js';
 import { checkRange } from './file.js';
 import type { CheckResult, DiskImage, DiskInfo } from './types.js';
 
@@ -159,5 +159,3 @@ export class WriteBackCache implements DiskImage {
     this.base.close();
   }
 }
-
-export type { BlockDevice };

@@ -43,7 +43,7 @@ export interface FormatOpenOptions {
 
 export const MAX_BACKING_DEPTH = 16;
 
-/** Copies `src` into a fresh array (the read path hands out views into caches). */
+/** A check result with nothing found yet. */
 export function emptyCheck(): CheckResult {
   return { errors: [], leaks: 0, notes: [] };
 }

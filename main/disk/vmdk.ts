@@ -293,6 +293,8 @@ export class VmdkImage implements DiskImage {
       if (this.extents.length === 0) fail('descriptor names no extents');
       this.size = start;
     }
+    // Nothing writable (streamOptimized, read-only extents): say so up front.
+    if (!this.readOnly && !this.extents.some((x) => x.writable)) this.readOnly = true;
     const parentCid = descriptorValue(descriptor, 'parentCID');
     const hint = descriptorValue(descriptor, 'parentFileNameHint');
     if (parentCid && parentCid.toLowerCase() !== 'ffffffff' && hint) {

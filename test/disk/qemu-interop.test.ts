@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertImage, createDiskImage, createOverlay, openDiskImage, type ImageFormat } from '../../main/disk/index.js';
+import { convertImage, createDiskImage, createOverlay, openDiskImage, openVmDisk, type ImageFormat } from '../../main/disk/index.js';
 import { firstDifference, haveQemuImg, qemuImg, qemuImgStatus, readAll, rng, sampleDisk, tempDir, writeRaw } from './helpers.js';
 
 const SIZE = 5 * 1024 * 1024 + 512 * 3; // not a whole number of clusters or blocks
@@ -263,6 +263,25 @@ describe.skipIf(!enabled)('qemu-img interop', () => {
     const expPath = writeRaw(join(dir, 'vchild.expected.raw'), expected);
     const r = qemuImgStatus('compare', '-f', 'raw', '-F', 'vmdk', expPath, child);
     expect(r.status, r.output).toBe(0);
+  });
+
+  it('a streamOptimized vmdk opens read-only; as a VM disk its writes stay in memory', () => {
+    const path = join(dir, 'stream-ro.vmdk');
+    qemuImg('convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', rawPath, path);
+    const before = readFileSync(path);
+    const image = openDiskImage(path);
+    expect(image.readOnly).toBe(true);
+    expect(() => image.write(0, new Uint8Array(512))).toThrow(/read-only/);
+    image.close();
+    const reasons: string[] = [];
+    const vm = openVmDisk(path, { writable: true, onReadOnlyFallback: (r) => reasons.push(r) });
+    vm.write(0, new Uint8Array(512).fill(9));
+    const got = new Uint8Array(512);
+    vm.read(0, got);
+    expect(got[0]).toBe(9);
+    vm.close();
+    expect(reasons[0]).toMatch(/streamOptimized image cannot be written/);
+    expect(readFileSync(path).equals(before)).toBe(true);
   });
 
   it('refuses zstd-compressed qcow2 and names the feature', () => {
