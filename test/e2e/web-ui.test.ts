@@ -133,7 +133,12 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
 
   test('the edit survives a restart of perseus web on the same data directory', async () => {
     const before = server!;
+    const old = await open(before.url);
+    await old.locator('li[data-vm-name="E2E FreeDOS"]').waitFor();
     await before.stop();
+    // A page whose server went away says so.
+    await old.getByText('The connection to Perseus was closed').waitFor();
+    await old.close();
     server = null;
     server = await startPerseusWeb(dataDir);
     expect(server.token).not.toBe(before.token);
@@ -200,6 +205,13 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     if (!requireResource('SeaBIOS (Debian package seabios)', existsSync('/usr/share/seabios/bios-256k.bin'))) return ctx.skip();
     const page = await open(server!.url);
     const row = page.locator('li[data-vm-name="E2E FreeDOS"]');
+    // The preset's built-in firmware cannot run a machine yet: powering on crashes the VM and
+    // the library and banner say why.
+    await row.getByRole('button', { name: 'Power on E2E FreeDOS' }).click();
+    await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 15_000 }).toBe('Crashed');
+    expect(await row.locator('.crash').textContent()).toMatch(/firmware|BIOS/i);
+    await page.getByRole('alert').filter({ hasText: 'crashed' }).waitFor();
+    await page.screenshot({ path: artifactPath('crashed-light.png') });
     await row.getByRole('button', { name: 'Edit settings of E2E FreeDOS' }).click();
     await page.getByLabel('Firmware', { exact: true }).selectOption('seabios');
     // The demo guest (resources/demo): a boot floppy that greets and echoes the keys typed.
@@ -246,6 +258,9 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     expect(await page.locator('.console [role="alert"]').count()).toBe(0);
     await canvas.screenshot({ path: artifactPath('console-canvas.png') });
     await page.screenshot({ path: artifactPath('console-running-light.png') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: artifactPath('console-running-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
 
     const toolbar = page.getByRole('toolbar', { name: 'Console controls' });
     await toolbar.getByRole('button', { name: 'Pause' }).click();
