@@ -195,7 +195,14 @@ export class SnapshotStore {
     const dir = this.snapshotDir(vmId);
     mkdirSync(dir, { recursive: true });
     const live = opts.live ?? null;
-    const chains = this.diskChains(vmId, opts.baseDisks ?? {});
+    // Before the first snapshot the chains are the base images: those named, else the ones
+    // the running machine has open.
+    let baseDisks = opts.baseDisks;
+    if (!baseDisks && live) {
+      baseDisks = {};
+      for (const [slot, d] of Object.entries(live.disks)) baseDisks[slot] = d.path;
+    }
+    const chains = this.diskChains(vmId, baseDisks ?? {});
     if (live) {
       for (const slot of Object.keys(chains)) {
         if (!live.disks[slot]) throw new SnapshotError(`the running machine has no snapshot-managed disk ${slot}`);
