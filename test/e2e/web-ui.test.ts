@@ -153,6 +153,11 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     // The library is live: a VM another client creates, renames and deletes shows up at once.
     const api = await apiClient();
     try {
+      // An unedited settings form follows a change saved elsewhere.
+      const mine = (await api.call('listVms', {})).find((v) => v.name === 'E2E FreeDOS')!;
+      await api.call('updateVm', { id: mine.id, patch: { notes: 'edited elsewhere' } });
+      await expect.poll(() => page.getByLabel('Notes').inputValue()).toBe('edited elsewhere');
+      expect(await page.getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
       const other = await api.call('createVm', { name: 'Made elsewhere', osPreset: 'linux' });
       const otherRow = page.locator('li[data-vm-name="Made elsewhere"]');
       await otherRow.waitFor();
