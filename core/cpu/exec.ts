@@ -199,16 +199,27 @@ function loadSeg(c: Cpu, seg: number, sel: number): void {
 
 // ------------------------------------------------------------------ the instruction
 
+/** 1 for the legacy prefix bytes (segment, 66, 67, F0, F2, F3). */
+const IS_PREFIX = new Uint8Array(256);
+for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) IS_PREFIX[p] = 1;
+
 export function step(c: Cpu): void {
-  c.opsize32 = c.code32;
-  c.addrsize32 = c.code32;
+  const code32 = c.code32;
+  c.opsize32 = code32;
+  c.addrsize32 = code32;
   c.segOverride = -1;
   c.repPrefix = 0;
   c.lockPrefix = false;
   let op = c.fetch8();
-  // Prefixes
-  for (let n = 0; ; n++) {
-    if (n >= 14) c.fault(EXC_GP, 0);
+  if (IS_PREFIX[op] !== 0) op = prefixes(c, op);
+  if (c.lockPrefix) checkLock(c, op);
+  execute(c, op);
+}
+
+/** Consume prefixes starting with `op`; returns the opcode byte after them. */
+function prefixes(c: Cpu, op: number): number {
+  for (let n = 0; IS_PREFIX[op] !== 0; n++) {
+    if (n >= 14) c.fault(EXC_GP, 0); // instruction longer than 15 bytes
     switch (op) {
       case 0x26: c.segOverride = SEG_ES; break;
       case 0x2e: c.segOverride = SEG_CS; break;
@@ -220,14 +231,11 @@ export function step(c: Cpu): void {
       case 0x67: c.addrsize32 = !c.code32; break;
       case 0xf0: c.lockPrefix = true; break;
       case 0xf2: c.repPrefix = 2; break;
-      case 0xf3: c.repPrefix = 1; break;
-      default: n = -1;
+      default: c.repPrefix = 1; break;
     }
-    if (n < 0) break;
     op = c.fetch8();
   }
-  if (c.lockPrefix) checkLock(c, op);
-  execute(c, op);
+  return op;
 }
 
 function checkLock(c: Cpu, op: number): void {
