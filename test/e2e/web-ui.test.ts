@@ -46,15 +46,22 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
 
   /** Key events the page sent in sendInput requests, as "code down|up". */
   const keysSent = new WeakMap<Page, string[]>();
+  /** Other input events the page sent (mouse). */
+  const mouseSent = new WeakMap<Page, { type: string; dx: number; dy: number; buttons: number }[]>();
 
   async function open(url: string): Promise<Page> {
     const page = await context.newPage();
     const keys: string[] = [];
+    const mice: { type: string; dx: number; dy: number; buttons: number }[] = [];
     keysSent.set(page, keys);
+    mouseSent.set(page, mice);
     page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => {
       if (typeof payload !== 'string' || !payload.includes('"sendInput"')) return;
       const req = JSON.parse(payload) as { params: { events: { type: string; code?: string; down?: boolean }[] } };
-      for (const e of req.params.events) if (e.type === 'key') keys.push(`${e.code} ${e.down ? 'down' : 'up'}`);
+      for (const e of req.params.events) {
+        if (e.type === 'key') keys.push(`${e.code} ${e.down ? 'down' : 'up'}`);
+        else if (e.type === 'mouse') mice.push(e as never);
+      }
     }));
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -251,10 +258,36 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
       expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('CANVAS');
       await page.keyboard.type('hi');
       await expect.poll(screenText, { timeout: 20_000 }).toContain(`${DEMO_GREETING}hi`);
+      // Text typed in the toolbar goes in as keystrokes.
+      await page.getByLabel('Text to type into the VM').fill(' OK!');
+      await page.getByRole('button', { name: 'Type', exact: true }).click();
+      await expect.poll(screenText, { timeout: 20_000 }).toContain(`${DEMO_GREETING}hi OK!`);
+      await canvas.focus();
       keysSent.get(page)!.length = 0;
     } finally {
       api.close();
     }
+    // A click captures the mouse (pointer lock); motion and buttons go in as relative mouse events.
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.click(box.x + 100, box.y + 100);
+    await expect.poll(() => page.evaluate(() => document.pointerLockElement?.tagName ?? null)).toBe('CANVAS');
+    await page.mouse.move(box.x + 130, box.y + 90);
+    await page.mouse.down();
+    await page.mouse.up();
+    await expect.poll(() => mouseSent.get(page)!.length).toBeGreaterThanOrEqual(3);
+    const mice = mouseSent.get(page)!;
+    expect(mice.reduce((sum, m) => sum + m.dx, 0)).toBe(30);
+    expect(mice.reduce((sum, m) => sum + m.dy, 0)).toBe(-10);
+    expect(mice.map((m) => m.buttons)).toContain(1);
+    expect(mice.at(-1)!.buttons).toBe(0);
+    // Ctrl+Alt releases the mouse.
+    await page.keyboard.down('ControlLeft');
+    await page.keyboard.down('AltLeft');
+    await page.keyboard.up('AltLeft');
+    await page.keyboard.up('ControlLeft');
+    await expect.poll(() => page.evaluate(() => document.pointerLockElement)).toBe(null);
+    keysSent.get(page)!.length = 0;
+
     await page.keyboard.press('Escape');
     await page.keyboard.down('ShiftLeft');
     await page.getByRole('tab', { name: 'Console' }).focus();
