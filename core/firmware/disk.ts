@@ -1,0 +1,178 @@
+// INT 13h: floppies (drives 00h/01h) and IDE hard disks (80h, 81h...) read and written
+// directly on the board's block devices; CHS and the LBA extensions (41h-48h).
+
+import type { BlockDevice } from '../disk/block.js';
+import { AH, AL, BX, CH, CL, CX, DH, DI, DL, DS, DX, ES, SI, BL, FirmwareContext } from './context.js';
+import { ENTRY } from './rom.js';
+
+export interface DriveGeometry { cylinders: number; heads: number; sectors: number }
+
+/** Floppy geometry from the image size (the standard PC formats). */
+export function floppyGeometry(size: number): DriveGeometry {
+  const table: [number, number, number, number][] = [
+    [163840, 40, 1, 8], [184320, 40, 1, 9], [327680, 40, 2, 8], [368640, 40, 2, 9],
+    [737280, 80, 2, 9], [1228800, 80, 2, 15], [1474560, 80, 2, 18], [1720320, 80, 2, 21], [2949120, 80, 2, 36],
+  ];
+  for (const [s, c, h, spt] of table) if (s === size) return { cylinders: c, heads: h, sectors: spt };
+  return { cylinders: Math.max(1, Math.ceil(size / (2 * 18 * 512))), heads: 2, sectors: 18 };
+}
+
+/** Hard disk BIOS geometry: 16 heads / 63 sectors while that reaches, else 255 heads. */
+export function diskGeometry(size: number): DriveGeometry {
+  const sectors = Math.floor(size / 512);
+  let heads = 16;
+  if (sectors > 1024 * 16 * 63) heads = 255;
+  return { cylinders: Math.max(1, Math.min(1024, Math.floor(sectors / (heads * 63)))), heads, sectors: 63 };
+}
+
+interface Drive { dev: BlockDevice; geo: DriveGeometry; floppy: boolean }
+
+export class DiskBios {
+  constructor(private readonly fw: FirmwareContext) {}
+
+  floppies(): BlockDevice[] {
+    return this.fw.machine.config.floppy.filter((f): f is BlockDevice => f !== null);
+  }
+  hardDisks(): BlockDevice[] {
+    return this.fw.machine.config.ide.filter((a) => a?.kind === 'disk' && a.device).map((a) => a!.device!);
+  }
+
+  drive(dl: number): Drive | null {
+    if (dl < 0x80) {
+      const f = this.fw.machine.config.floppy[dl];
+      return f ? { dev: f, geo: floppyGeometry(f.size), floppy: true } : null;
+    }
+    const d = this.hardDisks()[dl - 0x80];
+    return d ? { dev: d, geo: diskGeometry(d.size), floppy: false } : null;
+  }
+
+  private status(dl: number, code: number): void {
+    if (dl < 0x80) this.fw.setBda8(0x41, code); else this.fw.setBda8(0x74, code);
+    this.fw.result(code === 0, code);
+  }
+
+  /** Read or write `count` sectors at LBA to/from linear address; returns a BIOS status. */
+  private transfer(d: Drive, write: boolean, lba: number, count: number, lin: number): number {
+    const total = Math.floor(d.dev.size / 512);
+    if (lba + count > total) return d.floppy ? 0x04 : 0x04;
+    const buf = new Uint8Array(count * 512);
+    try {
+      if (write) {
+        if (d.dev.readOnly) return 0x03;
+        this.fw.readBytes(lin, buf);
+        d.dev.write(lba * 512, buf);
+      } else {
+        d.dev.read(lba * 512, buf);
+        this.fw.writeBytes(lin, buf);
+      }
+    } catch {
+      return write ? 0x03 : 0x20;
+    }
+    return 0;
+  }
+
+  /** Read sector 0 of a drive into memory (boot). null when the read failed. */
+  readBootSector(dl: number, lin: number): boolean {
+    const d = this.drive(dl);
+    return d !== null && this.transfer(d, false, 0, 1, lin) === 0;
+  }
+
+  handle(): void {
+    const fw = this.fw;
+    const ah = fw.r8(AH), dl = fw.r8(DL);
+    const d = this.drive(dl);
+    switch (ah) {
+      case 0x00: case 0x0d: case 0x10: case 0x11: case 0x0c: case 0x09: case 0x14:
+        return this.status(dl, d ? 0 : 0x01);
+      case 0x01: {
+        const s = dl < 0x80 ? fw.bda8(0x41) : fw.bda8(0x74);
+        fw.set8(AL, s);
+        fw.result(s === 0, 0);
+        fw.set8(AL, s);
+        return;
+      }
+      case 0x02: case 0x03: case 0x04: {
+        if (!d) return this.status(dl, 0x01);
+        const count = fw.r8(AL);
+        const cyl = fw.r8(CH) | ((fw.r8(CL) & 0xc0) << 2);
+        const sec = fw.r8(CL) & 0x3f, head = fw.r8(DH);
+        const g = d.geo;
+        if (count === 0 || sec === 0 || sec > g.sectors || head >= g.heads || cyl >= (d.floppy ? g.cylinders : 65536)) {
+          fw.set8(AL, 0);
+          return this.status(dl, d.floppy && sec > g.sectors ? 0x04 : 0x01);
+        }
+        const lba = (cyl * g.heads + head) * g.sectors + sec - 1;
+        const code = ah === 0x04 ? (lba + count <= d.dev.size / 512 ? 0 : 0x04) : this.transfer(d, ah === 0x03, lba, count, fw.lin(ES, fw.r16(BX)));
+        fw.set8(AL, code === 0 ? count : 0);
+        return this.status(dl, code);
+      }
+      case 0x05: return this.status(dl, d ? 0 : 0x01);
+      case 0x08: {
+        if (!d) {
+          if (dl < 0x80) { fw.set16(CX, 0); fw.set16(DX, this.floppies().length); fw.set8(BL, 0); return this.status(dl, 0); }
+          return this.status(dl, 0x01);
+        }
+        const g = d.geo;
+        const maxCyl = g.cylinders - 1;
+        fw.set8(CH, maxCyl & 0xff);
+        fw.set8(CL, (g.sectors & 0x3f) | ((maxCyl >> 2) & 0xc0));
+        fw.set8(DH, g.heads - 1);
+        if (d.floppy) {
+          fw.set8(DL, this.floppies().length);
+          fw.set8(BL, this.cmosFloppyType(dl));
+          fw.set16(DI, ENTRY.diskParams);
+          fw.cpu.loadSegmentReal(ES, 0xf000);
+        } else {
+          fw.set8(DL, this.hardDisks().length);
+        }
+        fw.set8(AL, 0);
+        return this.status(dl, 0);
+      }
+      case 0x15: {
+        if (!d) { fw.set8(AH, 0); fw.setCallerFlag(1, false); return; }
+        if (d.floppy) { fw.set8(AH, 0x02); fw.setCallerFlag(1, false); return; }
+        const n = Math.floor(d.dev.size / 512);
+        fw.set16(CX, n >>> 16); fw.set16(DX, n & 0xffff);
+        fw.set8(AH, 0x03); fw.setCallerFlag(1, false);
+        return;
+      }
+      case 0x16: return this.status(dl, d ? 0 : 0x80);
+      case 0x17: case 0x18: return this.status(dl, d ? 0 : 0x80);
+      case 0x41:
+        if (!d || d.floppy || fw.r16(BX) !== 0x55aa) return this.status(dl, 0x01);
+        fw.set16(BX, 0xaa55); fw.set8(AH, 0x30); fw.set16(CX, 0x0001 | 0x0004);
+        fw.setCallerFlag(1, false);
+        return;
+      case 0x42: case 0x43: case 0x44: case 0x47: {
+        if (!d) return this.status(dl, 0x01);
+        const p = fw.lin(DS, fw.r16(SI));
+        const count = fw.read16(p + 2);
+        const off = fw.read16(p + 4), seg = fw.read16(p + 6);
+        const lba = fw.read32(p + 8) + fw.read32(p + 12) * 0x100000000;
+        if (ah === 0x44 || ah === 0x47) return this.status(dl, lba + count <= d.dev.size / 512 ? 0 : 0x04);
+        const code = count === 0 ? 0 : this.transfer(d, ah === 0x43, lba, count, ((seg << 4) + off) >>> 0);
+        if (code) fw.write16(p + 2, 0);
+        return this.status(dl, code);
+      }
+      case 0x48: {
+        if (!d) return this.status(dl, 0x01);
+        const p = fw.lin(DS, fw.r16(SI));
+        const n = Math.floor(d.dev.size / 512);
+        fw.write16(p, 0x1a);
+        fw.write16(p + 2, 0x0002);
+        fw.write32(p + 4, d.geo.cylinders); fw.write32(p + 8, d.geo.heads); fw.write32(p + 12, d.geo.sectors);
+        fw.write32(p + 16, n >>> 0); fw.write32(p + 20, Math.floor(n / 0x100000000));
+        fw.write16(p + 24, 512);
+        return this.status(dl, 0);
+      }
+      default: return this.status(dl, 0x01);
+    }
+  }
+
+  private cmosFloppyType(dl: number): number {
+    const io = this.fw.machine.io;
+    io.out8(0x70, 0x10);
+    const v = io.in8(0x71);
+    return dl === 0 ? v >> 4 : v & 0x0f;
+  }
+}

@@ -1,0 +1,98 @@
+// The Perseus BIOS ROM image, laid out at build time (scripts/build-firmware.mjs writes it to
+// resources/firmware/perseus-bios.bin). The ROM holds only small real-mode stubs at the
+// conventional IBM PC entry points; each stub traps to the TypeScript services
+// (core/firmware/services.ts) with `OUT TRAP_PORT, AL`. The services identify the stub by the
+// address of the instruction after that OUT (CS must be F000), so a stray guest write to the
+// port does nothing.
+//
+// The generic service stub (9 bytes):
+//   L: out TRAP_PORT, al   ; TS does the work; live CF=1 means "wait for an interrupt, retry"
+//      jnc D
+//      sti
+//      hlt
+//      jmp L
+//   D: iret                ; results: registers, and CF/ZF in the FLAGS image on the stack
+
+export const TRAP_PORT = 0xee;
+export const BIOS_SEGMENT = 0xf000;
+export const ROM_SIZE = 0x10000;
+
+/** Services a stub can ask for. */
+export type ServiceName =
+  | 'post' | 'int08' | 'int09' | 'int10' | 'int11' | 'int12' | 'int13' | 'int14' | 'int15'
+  | 'int16' | 'int17' | 'int18' | 'int19' | 'int1a';
+
+export interface RomLayout {
+  image: Uint8Array;
+  /** Offset in F000 of the byte after each stub's OUT → service. */
+  traps: Map<number, ServiceName>;
+  /** Entry offsets in F000 (IVT targets). */
+  entries: Record<string, number>;
+}
+
+// Conventional entry points (IBM PC/AT BIOS compatibility).
+export const ENTRY = {
+  post: 0xe05b, nmi: 0xe2c3, int19: 0xe6f2, configTable: 0xe6f5, int14: 0xe739, int16: 0xe82e,
+  int09: 0xe987, int13: 0xec59, diskParams: 0xefc7, int17: 0xefd2, int10: 0xf065,
+  videoParams: 0xf0a4, int12: 0xf841, int11: 0xf84d, int15: 0xf859, font8x8: 0xfa6e,
+  int1a: 0xfe6e, int08: 0xfea5, iret: 0xff53, reset: 0xfff0,
+  // Our own (no conventional address).
+  int18: 0xd000, eoiMaster: 0xd010, eoiSlave: 0xd020, haltLoop: 0xd030, int19Stub: 0xd040,
+} as const;
+
+const OUT_TRAP = [0xe6, TRAP_PORT];
+
+export function buildBiosRom(): RomLayout {
+  const image = new Uint8Array(ROM_SIZE).fill(0xff);
+  const traps = new Map<number, ServiceName>();
+  const used: [number, number][] = [];
+  const put = (offset: number, bytes: number[]): void => {
+    for (const [s, e] of used) {
+      if (offset < e && offset + bytes.length > s) throw new Error(`ROM layout overlap at ${offset.toString(16)}`);
+    }
+    used.push([offset, offset + bytes.length]);
+    image.set(bytes, offset);
+  };
+  const serviceStub = (offset: number, service: ServiceName): void => {
+    put(offset, [...OUT_TRAP, 0x73, 0x04, 0xfb, 0xf4, 0xeb, 0xf8, 0xcf]);
+    traps.set(offset + 2, service);
+  };
+
+  // Reset vector: jmp far F000:E05B; then the BIOS date and the model byte.
+  put(ENTRY.reset, [0xea, ENTRY.post & 0xff, ENTRY.post >> 8, 0x00, 0xf0]);
+  put(0xfff5, [...'11/23/26'].map((c) => c.charCodeAt(0)));
+  put(0xfffe, [0xfc]);
+  // POST: cli; out (TS sets CS:IP to the boot sector); if nothing boots, halt with IRQs on.
+  put(ENTRY.post, [0xfa, ...OUT_TRAP, 0xfb, 0xf4, 0xeb, 0xfd]);
+  traps.set(ENTRY.post + 3, 'post');
+  // INT 19h / 18h: the TS side jumps to the boot sector, or prints why not and halts.
+  // (E6F2 has only 3 bytes before the C0h table at E6F5: a near jump to the stub.)
+  const rel = ENTRY.int19Stub - (ENTRY.int19 + 3);
+  put(ENTRY.int19, [0xe9, rel & 0xff, (rel >> 8) & 0xff]);
+  put(ENTRY.int19Stub, [...OUT_TRAP, 0xfb, 0xf4, 0xeb, 0xfd]);
+  traps.set(ENTRY.int19Stub + 2, 'int19');
+  put(ENTRY.int18, [...OUT_TRAP, 0xfb, 0xf4, 0xeb, 0xfd]);
+  traps.set(ENTRY.int18 + 2, 'int18');
+  // Timer tick: TS counts and acknowledges the PIC, then the user hook INT 1Ch runs.
+  put(ENTRY.int08, [...OUT_TRAP, 0xcd, 0x1c, 0xcf]);
+  traps.set(ENTRY.int08 + 2, 'int08');
+  put(ENTRY.int09, [...OUT_TRAP, 0xcf]);
+  traps.set(ENTRY.int09 + 2, 'int09');
+  for (const s of ['int10', 'int11', 'int12', 'int13', 'int14', 'int15', 'int16', 'int17', 'int1a'] as const) {
+    serviceStub(ENTRY[s], s);
+  }
+  put(ENTRY.nmi, [0xcf]);
+  put(ENTRY.iret, [0xcf]);
+  // Unused IRQs: acknowledge the PIC(s). push ax; mov al,20h; [out A0h,al;] out 20h,al; pop ax; iret
+  put(ENTRY.eoiMaster, [0x50, 0xb0, 0x20, 0xe6, 0x20, 0x58, 0xcf]);
+  put(ENTRY.eoiSlave, [0x50, 0xb0, 0x20, 0xe6, 0xa0, 0xe6, 0x20, 0x58, 0xcf]);
+  put(ENTRY.haltLoop, [0xfb, 0xf4, 0xeb, 0xfd]);
+  // INT 15h C0h configuration table: length 8, model FC, submodel 01, revision 00,
+  // feature 1: 0x70 (second PIC, RTC, INT 15h/4Fh called by INT 09h).
+  put(ENTRY.configTable, [0x08, 0x00, 0xfc, 0x01, 0x00, 0x70, 0x00, 0x00, 0x00, 0x00]);
+  // Diskette parameter table (INT 1Eh) for 1.44 MB drives.
+  put(ENTRY.diskParams, [0xaf, 0x02, 0x25, 0x02, 0x12, 0x1b, 0xff, 0x6c, 0xf6, 0x0f, 0x08]);
+  // Identification string the TS side also prints.
+  put(0xe000, [...'Perseus BIOS'].map((c) => c.charCodeAt(0)));
+  return { image, traps, entries: { ...ENTRY } };
+}

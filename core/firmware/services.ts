@@ -1,0 +1,261 @@
+// The TypeScript side of the Perseus BIOS: attachBuiltinFirmware(machine) registers the trap
+// port; each OUT from a ROM stub (rom.ts) runs one service here with the CPU stopped at the
+// instruction after the OUT.
+
+import type { PcMachine } from '../board/pc.js';
+import { AH, AL, AX, BX, CS, CX, DI, DL, DX, ES, IF, SI, SP, SS, FirmwareContext } from './context.js';
+import { DiskBios } from './disk.js';
+import { KeyboardBios } from './keyboard.js';
+import { BIOS_SEGMENT, ENTRY, TRAP_PORT, buildBiosRom, type ServiceName } from './rom.js';
+import { VideoBios } from './video.js';
+
+const EBDA_SEGMENT = 0x9fc0;
+const SMAP = 0x534d4150;
+
+export class BuiltinFirmware {
+  readonly fw: FirmwareContext;
+  readonly video: VideoBios;
+  readonly disk: DiskBios;
+  readonly keyboard: KeyboardBios;
+  private readonly traps: Map<number, ServiceName>;
+  /** Messages the firmware printed (boot failures), for logs and tests. */
+  readonly messages: string[] = [];
+  /** Host time (performance.now()-like ms) of the jump to a boot sector; set by the caller's clock. */
+  bootedAt: number | null = null;
+
+  constructor(readonly machine: PcMachine) {
+    this.fw = new FirmwareContext(machine);
+    this.video = new VideoBios(this.fw);
+    this.disk = new DiskBios(this.fw);
+    this.keyboard = new KeyboardBios(this.fw);
+    this.traps = buildBiosRom().traps;
+    machine.io.register('firmware-trap', TRAP_PORT, 1, { write8: () => this.trap() });
+  }
+
+  private trap(): void {
+    const cpu = this.machine.cpu;
+    if ((cpu.segBase[CS] >>> 0) !== BIOS_SEGMENT << 4) return;
+    const service = this.traps.get(cpu.eip & 0xffff);
+    if (!service) return;
+    this.fw.setRetry(false);
+    switch (service) {
+      case 'post': return this.post();
+      case 'int08': return this.timerTick();
+      case 'int09': return this.keyboard.irq();
+      case 'int10': return this.video.handle();
+      case 'int11': this.fw.set16(AX, this.fw.bda16(0x10)); return;
+      case 'int12': this.fw.set16(AX, this.fw.bda16(0x13)); return;
+      case 'int13': return this.disk.handle();
+      case 'int14': this.fw.set16(AX, 0x8000); return;
+      case 'int15': return this.int15();
+      case 'int16': return this.keyboard.handle();
+      case 'int17': this.fw.set8(AH, 0x01); return;
+      case 'int18': this.say('No bootable device.'); return;
+      case 'int19': return this.boot();
+      case 'int1a': return this.int1a();
+    }
+  }
+
+  private say(msg: string): void {
+    this.messages.push(msg);
+    this.machine.config.log(`firmware: ${msg}`);
+    this.video.print(`${msg}\r\n`);
+  }
+
+  // ------------------------------------------------------------------ POST
+
+  private post(): void {
+    const m = this.machine, fw = this.fw, mem = m.memory;
+    // IVT: everything to IRET, hardware IRQs to EOI stubs, then the services.
+    const vec = (n: number, off: number, seg = BIOS_SEGMENT) => { mem.write16(n * 4, off); mem.write16(n * 4 + 2, seg); };
+    for (let n = 0; n < 256; n++) vec(n, ENTRY.iret);
+    for (let n = 0x08; n < 0x10; n++) vec(n, ENTRY.eoiMaster);
+    for (let n = 0x70; n < 0x78; n++) vec(n, ENTRY.eoiSlave);
+    vec(0x02, ENTRY.nmi); vec(0x08, ENTRY.int08); vec(0x09, ENTRY.int09);
+    vec(0x10, ENTRY.int10); vec(0x11, ENTRY.int11); vec(0x12, ENTRY.int12); vec(0x13, ENTRY.int13);
+    vec(0x14, ENTRY.int14); vec(0x15, ENTRY.int15); vec(0x16, ENTRY.int16); vec(0x17, ENTRY.int17);
+    vec(0x18, ENTRY.int18); vec(0x19, ENTRY.int19); vec(0x1a, ENTRY.int1a); vec(0x1c, ENTRY.iret);
+    vec(0x1d, ENTRY.videoParams); vec(0x1e, ENTRY.diskParams); vec(0x1f, 0, 0); vec(0x40, ENTRY.int13);
+    vec(0x41, 0, 0); vec(0x43, 0, 0); vec(0x46, 0, 0);
+    for (let n = 0x60; n < 0x68; n++) vec(n, 0, 0);
+    // BIOS data area and EBDA.
+    for (let a = 0x400; a < 0x500; a++) mem.write8(a, 0);
+    for (let a = EBDA_SEGMENT << 4; a < 0xa0000; a++) mem.write8(a, 0);
+    mem.write8(EBDA_SEGMENT << 4, 1);
+    [0x3f8, 0x2f8, 0x3e8, 0x2e8].forEach((p, i) => fw.setBda16(i * 2, p));
+    const floppies = this.disk.floppies().length;
+    fw.setBda16(0x10, (floppies ? 1 | ((floppies - 1) << 6) : 0) | 0x02 | 0x20 | (4 << 9));
+    fw.setBda16(0x13, EBDA_SEGMENT >> 6);
+    fw.setBda16(0x0e, EBDA_SEGMENT);
+    fw.setBda16(0x1a, 0x1e); fw.setBda16(0x1c, 0x1e); fw.setBda16(0x80, 0x1e); fw.setBda16(0x82, 0x3e);
+    fw.setBda8(0x75, this.disk.hardDisks().length);
+    fw.setBda8(0x96, 0x10); // 101/102-key keyboard
+    this.setTicksFromRtc();
+    // PIC: ICW1-4, vectors 08h/70h, IRQ 0, 1, 2 unmasked.
+    const io = m.io;
+    io.out8(0x20, 0x11); io.out8(0x21, 0x08); io.out8(0x21, 0x04); io.out8(0x21, 0x01);
+    io.out8(0xa0, 0x11); io.out8(0xa1, 0x70); io.out8(0xa1, 0x02); io.out8(0xa1, 0x01);
+    io.out8(0x21, 0xf8); io.out8(0xa1, 0xff);
+    // PIT channel 0: mode 3, divisor 65536 (18.2 Hz).
+    io.out8(0x43, 0x36); io.out8(0x40, 0); io.out8(0x40, 0);
+    // 8042: translate to set 1, keyboard IRQ on, mouse off; keyboard scanning on.
+    io.out8(0x64, 0x60); io.out8(0x60, 0x61);
+    io.out8(0x60, 0xf4);
+    this.video.setMode(3);
+    this.video.print(`Perseus BIOS  ${m.config.memoryMiB} MiB RAM\r\n`);
+    this.boot();
+  }
+
+  private setTicksFromRtc(): void {
+    const t = this.readRtcTime();
+    const secs = t.h * 3600 + t.m * 60 + t.s;
+    this.fw.setBda32(0x6c, Math.floor(secs * 1193182 / 65536));
+  }
+
+  private rtc(reg: number): number {
+    this.machine.io.out8(0x70, reg);
+    return this.machine.io.in8(0x71);
+  }
+  private readRtcTime(): { h: number; m: number; s: number } {
+    const bcd = (this.rtc(0x0b) & 0x04) === 0;
+    const dec = (v: number) => (bcd ? (v >> 4) * 10 + (v & 15) : v);
+    return { h: dec(this.rtc(0x04) & 0x7f), m: dec(this.rtc(0x02)), s: dec(this.rtc(0x00)) };
+  }
+
+  // ------------------------------------------------------------------ boot (INT 19h)
+
+  /** Try the boot order; jump to the first boot sector, or say why nothing booted. */
+  boot(): void {
+    const fw = this.fw;
+    const order = (this.machine.config.bootOrder || 'cad').toLowerCase();
+    for (const ch of order) {
+      let dl: number, what: string;
+      if (ch === 'a') { dl = 0x00; what = 'floppy'; }
+      else if (ch === 'c') { dl = 0x80; what = 'disk'; }
+      else if (ch === 'd') {
+        if (this.machine.config.ide.some((a) => a?.kind === 'cdrom' && a.device)) this.say('Booting from CD-ROM is not supported by this firmware yet.');
+        continue;
+      } else continue;
+      if (!this.disk.drive(dl)) continue;
+      this.video.print(`Booting from ${what === 'floppy' ? 'floppy' : 'hard disk'}...\r\n`);
+      if (!this.disk.readBootSector(dl, 0x7c00)) { this.say(`Cannot read the boot sector: not a bootable ${what}.`); continue; }
+      if (this.machine.memory.read16(0x7dfe) !== 0xaa55) { this.say(`This is not a bootable ${what} (no boot signature).`); continue; }
+      for (const s of [ES, 3 /* DS */, SS]) fw.cpu.loadSegmentReal(s, 0);
+      fw.set16(SP, 0x7c00);
+      fw.set16(DX, dl);
+      fw.cpu.materializeFlags();
+      fw.cpu.flags |= IF;
+      fw.jumpReal(0, 0x7c00);
+      return;
+    }
+    this.say('No bootable device.');
+    fw.jumpReal(BIOS_SEGMENT, ENTRY.haltLoop);
+  }
+
+  // ------------------------------------------------------------------ timer, INT 1Ah
+
+  private timerTick(): void {
+    const fw = this.fw;
+    let t = fw.bda32(0x6c) + 1;
+    if (t >= 0x1800b0) { t = 0; fw.setBda8(0x70, 1); }
+    fw.setBda32(0x6c, t);
+    this.machine.io.out8(0x20, 0x20);
+  }
+
+  private int1a(): void {
+    const fw = this.fw;
+    switch (fw.r8(AH)) {
+      case 0x00: {
+        const t = fw.bda32(0x6c);
+        fw.set16(CX, t >>> 16); fw.set16(DX, t & 0xffff);
+        fw.set8(AL, fw.bda8(0x70)); fw.setBda8(0x70, 0);
+        return;
+      }
+      case 0x01: fw.setBda32(0x6c, (fw.r16(CX) << 16) | fw.r16(DX)); fw.setBda8(0x70, 0); return;
+      case 0x02:
+        fw.set16(CX, (this.rtc(0x04) << 8) | this.rtc(0x02));
+        fw.set16(DX, this.rtc(0x00) << 8);
+        fw.result(true);
+        return;
+      case 0x04:
+        fw.set16(CX, (this.rtc(0x32) << 8) | this.rtc(0x09));
+        fw.set16(DX, (this.rtc(0x08) << 8) | this.rtc(0x07));
+        fw.result(true);
+        return;
+      default:
+        fw.result(false, 0x86);
+    }
+  }
+
+  // ------------------------------------------------------------------ INT 15h
+
+  private e820Map(): [number, number, number][] {
+    const ram = this.machine.memory.ramSize;
+    const map: [number, number, number][] = [
+      [0, EBDA_SEGMENT << 4, 1],
+      [EBDA_SEGMENT << 4, 0xa0000 - (EBDA_SEGMENT << 4), 2],
+      [0xf0000, 0x10000, 2],
+    ];
+    if (ram > 0x100000) map.push([0x100000, ram - 0x100000, 1]);
+    map.push([0xfffc0000, 0x40000, 2]);
+    return map;
+  }
+
+  private int15(): void {
+    const fw = this.fw, m = this.machine;
+    const ax = fw.r16(AX);
+    const ah = ax >> 8;
+    const extKb = Math.max(0, (m.memory.ramSize - 0x100000) / 1024);
+    if (ax === 0xe820 && fw.r32(DX) === SMAP) {
+      const map = this.e820Map();
+      const i = fw.r32(BX);
+      if (i >= map.length || fw.r32(CX) < 20) { fw.result(false, 0x86); return; }
+      const [base, len, type] = map[i];
+      const p = fw.lin(ES, fw.r16(DI));
+      fw.write32(p, base); fw.write32(p + 4, 0); fw.write32(p + 8, len); fw.write32(p + 12, 0); fw.write32(p + 16, type);
+      fw.set32(AX, SMAP); fw.set32(CX, 20); fw.set32(BX, i + 1 < map.length ? i + 1 : 0);
+      fw.setCallerFlag(1, false);
+      return;
+    }
+    if (ax === 0xe801) {
+      const below16 = Math.min(extKb, 0x3c00);
+      const above16 = Math.max(0, Math.floor((m.memory.ramSize - 0x1000000) / 65536));
+      fw.set16(AX, below16); fw.set16(CX, below16); fw.set16(BX, above16); fw.set16(DX, above16);
+      fw.setCallerFlag(1, false);
+      return;
+    }
+    switch (ah) {
+      case 0x24: {
+        const al = fw.r8(AL);
+        if (al === 0 || al === 1) { m.memory.setA20(al === 1); fw.result(true); }
+        else if (al === 2) { fw.set8(AL, m.memory.a20Enabled ? 1 : 0); fw.result(true); }
+        else if (al === 3) { fw.set16(BX, 3); fw.result(true); }
+        else fw.result(false, 0x86);
+        return;
+      }
+      case 0x4f: fw.setCallerFlag(1, true); return;
+      case 0x86: fw.result(true); return;
+      case 0x87: {
+        // Block move: ES:SI → GDT, descriptor 2 source, 3 destination; CX words.
+        const g = fw.lin(ES, fw.r16(SI));
+        const base = (o: number) => (fw.read16(g + o + 2) | (fw.read8(g + o + 4) << 16) | (fw.read8(g + o + 7) << 24)) >>> 0;
+        const buf = new Uint8Array(fw.r16(CX) * 2);
+        m.memory.readBytes(base(0x10), buf);
+        m.memory.writeBytes(base(0x18), buf);
+        fw.result(true);
+        return;
+      }
+      case 0x88: fw.set16(AX, Math.min(extKb, 0xfc00)); fw.setCallerFlag(1, false); return;
+      case 0x90: case 0x91: fw.result(true); return;
+      case 0xc0:
+        fw.cpu.loadSegmentReal(ES, BIOS_SEGMENT); fw.set16(BX, ENTRY.configTable); fw.result(true);
+        return;
+      default: fw.result(false, 0x86);
+    }
+  }
+}
+
+/** Install the services of the built-in firmware on a machine built with its ROM. */
+export function attachBuiltinFirmware(machine: PcMachine): BuiltinFirmware {
+  return new BuiltinFirmware(machine);
+}

@@ -1,0 +1,63 @@
+// Guests boot with the built-in firmware; non-bootable media are reported on screen.
+import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MemoryBlockDevice } from '../../core/disk/block.js';
+import { sharedFile } from '../helpers/shared.js';
+import { builtinPc, runUntilScreen, sharedImage } from './helpers.js';
+
+describe('built-in firmware boots guests', () => {
+  it('FreeDOS 7.22 floppy: welcome line, HIMEM finds XMS, prompt answers VER typed on the keyboard', () => {
+    const img = sharedImage('freedos722.img');
+    if (!img) return;
+    const { m } = builtinPc({ floppy: [img, null], memoryMiB: 64 });
+    expect(runUntilScreen(m, 'A:\\>', 150_000_000)).toBeGreaterThan(0);
+    const text = m.screen().text;
+    expect(text).toContain('Perseus BIOS');
+    expect(text).toContain('Welcome to FreeDOS (http://www.freedos.org)!');
+    expect(text).toContain('XMS 2.00 80386 64MB');
+    m.input({ type: 'text', text: 'ver\n' });
+    expect(runUntilScreen(m, 'FreeCom version 0.82 pl 3', m.instructionCount + 100_000_000)).toBeGreaterThan(0);
+  });
+
+  it('MikeOS 4.6.1 floppy shows its welcome dialog', () => {
+    const img = sharedImage('mikeos-4.6.1.flp');
+    if (!img) return;
+    const { m } = builtinPc({ floppy: [img, null] });
+    expect(runUntilScreen(m, 'Thanks for trying out MikeOS!', 100_000_000)).toBeGreaterThan(0);
+  });
+
+  it('FreeDOS hard disk boots through INT 13h with 16 heads / 63 sectors', () => {
+    const path = sharedFile('guests', 'freedos-hdd-32m.img.gz');
+    if (!path) return;
+    const disk = new MemoryBlockDevice(new Uint8Array(gunzipSync(readFileSync(path))));
+    const { m } = builtinPc({ bootOrder: 'c', ide: [{ kind: 'disk', device: disk }, null, null, null] });
+    expect(runUntilScreen(m, 'FREEDOS-HDD-READY', 300_000_000)).toBeGreaterThan(0);
+  });
+});
+
+describe('built-in firmware reports what does not boot', () => {
+  it('an unformatted floppy and an empty hard disk are named, then "No bootable device"', () => {
+    const floppy = new MemoryBlockDevice(new Uint8Array(1474560));
+    const disk = new MemoryBlockDevice(new Uint8Array(4 * 1024 * 1024));
+    const { m, fw } = builtinPc({ bootOrder: 'ac', floppy: [floppy, null], ide: [{ kind: 'disk', device: disk }, null, null, null] });
+    expect(runUntilScreen(m, 'No bootable device', 5_000_000)).toBeGreaterThan(0);
+    const text = m.screen().text;
+    expect(text).toContain('This is not a bootable floppy');
+    expect(text).toContain('This is not a bootable disk');
+    expect(fw.messages).toEqual([
+      'This is not a bootable floppy (no boot signature).',
+      'This is not a bootable disk (no boot signature).',
+      'No bootable device.',
+    ]);
+    // The machine keeps running (halted with interrupts on: the timer ticks).
+    const ticks = m.memory.read32(0x46c);
+    m.run(20_000_000);
+    expect(m.memory.read32(0x46c)).toBeGreaterThan(ticks);
+  });
+
+  it('with no media at all it says "No bootable device"', () => {
+    const { m } = builtinPc({ bootOrder: 'acd' });
+    expect(runUntilScreen(m, 'No bootable device', 5_000_000)).toBeGreaterThan(0);
+  });
+});
