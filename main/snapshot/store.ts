@@ -205,7 +205,11 @@ export class SnapshotStore {
     const chains = this.diskChains(vmId, baseDisks ?? {});
     if (live) {
       for (const slot of Object.keys(chains)) {
-        if (!live.disks[slot]) throw new SnapshotError(`the running machine has no snapshot-managed disk ${slot}`);
+        const disk = live.disks[slot];
+        if (!disk) throw new SnapshotError(`the running machine has no snapshot-managed disk ${slot}`);
+        if (resolve(disk.path) !== resolve(chains[slot]![0]!)) {
+          throw new SnapshotError(`the running machine's disk ${slot} (${disk.path}) is not the VM's current image ${chains[slot]![0]}; open disks with openDisks()`);
+        }
       }
     }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcMachine } from '../../core/board/pc.js';
+import { main } from '../../main/cli/index.js';
 import { VmLibrary } from '../../main/library/index.js';
 import { SnapshotError, SnapshotStore, type LiveVm } from '../../main/snapshot/index.js';
 import { floppyConfig, seabiosAvailable } from '../board/board-helpers.js';
@@ -31,7 +32,7 @@ afterAll(() => {
 });
 
 describe('live snapshots of FreeDOS', () => {
-  it('take S1, type dir, take S2, revert, branch, delete; damaged files refused', () => {
+  it('take S1, type dir, take S2, revert, branch, delete; damaged files refused', async () => {
     if (!seabiosAvailable()) return;
     const src = sharedFile('guests', 'freedos722.img');
     if (!src) return;
@@ -143,6 +144,16 @@ describe('live snapshots of FreeDOS', () => {
       expect(screenText(m)).toContain('FreeCom version');
       disks.floppyA!.read(last, readBack);
       expect(readBack).toEqual(original);
+
+      // The CLI cannot restore a running machine: it refuses such a snapshot without --disks-only.
+      let err = '';
+      const io = {
+        stdout: { write: () => true }, stderr: { write: (t: string) => (err += t) }, stdin: process.stdin,
+        interactive: false, env: { PERSEUS_DATA_DIR: library.dataDir }, cwd: dir,
+      };
+      expect(await main(['snapshot', 'revert', vm.id, 'S3 branch'], io)).toBe(1);
+      expect(err).toMatch(/--disks-only/);
+      expect(store.currentId(vm.id)).toBe(store.resolve(vm.id, 'S3 branch').id);
 
       for (const d of Object.values(disks)) d.close();
       // Deleting the VM removes its snapshot rows.

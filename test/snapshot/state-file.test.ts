@@ -1,0 +1,73 @@
+// The snapshot state container and crash leftovers, without booting a machine.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDiskImage } from '../../main/disk/index.js';
+import { VmLibrary } from '../../main/library/index.js';
+import { decodeSnapshotState, encodeSnapshotState, SnapshotError, SnapshotStore, writeFileAtomic, readSnapshotState } from '../../main/snapshot/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'perseus-snapfile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function sample(): Uint8Array {
+  // Compressible and not: a RAM-like mix of zero pages and noise.
+  const data = new Uint8Array(300_000);
+  let x = 12345;
+  for (let i = 100_000; i < 160_000; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = x >>> 24;
+  }
+  return data;
+}
+
+describe('snapshot state file', () => {
+  it('round-trips and compresses', () => {
+    const data = sample();
+    const file = encodeSnapshotState(data);
+    expect(file.length).toBeLessThan(data.length / 2);
+    expect(Buffer.compare(decodeSnapshotState(file), data)).toBe(0);
+    const path = join(dir, 'a.state');
+    writeFileAtomic(path, file);
+    expect(Buffer.compare(readSnapshotState(path), data)).toBe(0);
+    expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('refuses every truncation and any flipped byte with a SnapshotError', () => {
+    const file = encodeSnapshotState(sample());
+    for (let len = 0; len < file.length; len += Math.max(1, Math.floor(file.length / 97))) {
+      expect(() => decodeSnapshotState(file.subarray(0, len))).toThrow(SnapshotError);
+    }
+    for (const at of [0, 8, 12, 16, 20, 24, 100, file.length - 1]) {
+      const bad = new Uint8Array(file);
+      bad[at]! ^= 0x01;
+      expect(() => decodeSnapshotState(bad), `byte ${at}`).toThrow(SnapshotError);
+    }
+    expect(() => readSnapshotState(join(dir, 'missing.state'))).toThrow(/cannot read/);
+  });
+
+  it('gc removes files a crash left unreferenced and keeps every referenced one', () => {
+    const lib = VmLibrary.open(join(dir, 'data'));
+    try {
+      const hda = join(dir, 'hda.img');
+      createDiskImage(hda, 'raw', 64 * 1024);
+      const vm = lib.create({ name: 'gc' });
+      const store = new SnapshotStore(lib);
+      const s1 = store.take(vm.id, 'one', { baseDisks: { primaryMaster: hda } });
+      const s2 = store.take(vm.id, 'two');
+      const sdir = store.snapshotDir(vm.id);
+      // What a crash between writing files and the database commit leaves behind.
+      writeFileSync(join(sdir, 'primaryMaster-deadbeef.qcow2'), 'x');
+      writeFileSync(join(sdir, `${s2.id}.state.tmp-1-2`), 'x');
+      writeFileSync(join(sdir, 'notes.txt'), 'not ours to delete');
+      const removed = store.gc(vm.id).map((p) => p.slice(sdir.length + 1)).sort();
+      expect(removed).toEqual([`${s2.id}.state.tmp-1-2`, 'primaryMaster-deadbeef.qcow2']);
+      expect(existsSync(join(sdir, 'notes.txt'))).toBe(true);
+      const used = [...s1.disks.primaryMaster!, ...store.resolve(vm.id, 'two').disks.primaryMaster!, ...store.diskChains(vm.id, {}).primaryMaster!];
+      for (const p of used) expect(existsSync(p), p).toBe(true);
+      expect(existsSync(hda)).toBe(true);
+    } finally {
+      lib.close();
+    }
+  });
+});
