@@ -8,6 +8,8 @@ const SHIFTED = '\0\x1b!@#$%^&*()_+\b\0QWERTYUIOP{}\r\0ASDFGHJKL:"~\0|ZXCVBNM<>?
 const KEYPAD = '789-456+1230.';
 
 export class KeyboardBios {
+  private emptyPolls = 0;
+  private idled = false;
   constructor(private readonly fw: FirmwareContext) {}
 
   private push(word: number): void {
@@ -108,6 +110,16 @@ export class KeyboardBios {
       }
       case 0x01: case 0x11: {
         const w = this.peek();
+        // A guest polling an empty buffer in a loop (boot menus with a timeout): after a few
+        // polls, wait for the next interrupt once, so idle time can pass without spinning.
+        if (w < 0 && !this.idled && ++this.emptyPolls >= 16) {
+          this.idled = true;
+          this.emptyPolls = 0;
+          fw.setRetry(true);
+          return;
+        }
+        this.idled = false;
+        if (w >= 0) this.emptyPolls = 0;
         fw.setCallerFlag(ZF, w < 0);
         if (w >= 0) fw.set16(AX, ah === 0x01 ? KeyboardBios.legacy(w) : w);
         return;
