@@ -241,16 +241,24 @@ export class SnapshotStore {
       for (const f of created) removeQuietly(f);
       throw e;
     }
+    const previous: [LiveDisk, string][] = swaps.map(([disk]) => [disk, disk.path]);
     for (const [disk, image] of swaps) disk.swap(image).close();
 
     const parent = this.head(vmId).current;
     const createdAt = new Date().toISOString();
-    this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO snapshots (id, vm_id, parent_id, name, description, created_at, thumbnail, state_path, disks)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, vmId, parent, cleanName, opts.description ?? '', createdAt,
-        thumbnail ? Buffer.from(thumbnail) : null, statePath, JSON.stringify(chains));
-      this.setHead(vmId, id, newChains);
-    })();
+    try {
+      this.db.transaction(() => {
+        this.db.prepare(`INSERT INTO snapshots (id, vm_id, parent_id, name, description, created_at, thumbnail, state_path, disks)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, vmId, parent, cleanName, opts.description ?? '', createdAt,
+          thumbnail ? Buffer.from(thumbnail) : null, statePath, JSON.stringify(chains));
+        this.setHead(vmId, id, newChains);
+      })();
+    } catch (e) {
+      // The machine has not run since the swap: put it back on its old images, unchanged.
+      for (const [disk, path] of previous) disk.swap(openDiskImage(path)).close();
+      for (const f of created) removeQuietly(f);
+      throw e;
+    }
     return this.resolve(vmId, id);
   }
 

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Machine } from '../../core/board/machine.js';
 import { createDiskImage } from '../../main/disk/index.js';
 import { VmLibrary } from '../../main/library/index.js';
 import { decodeSnapshotState, encodeSnapshotState, SnapshotError, SnapshotStore, writeFileAtomic, readSnapshotState } from '../../main/snapshot/index.js';
@@ -66,6 +67,40 @@ describe('snapshot state file', () => {
       const used = [...s1.disks.primaryMaster!, ...store.resolve(vm.id, 'two').disks.primaryMaster!, ...store.diskChains(vm.id, {}).primaryMaster!];
       for (const p of used) expect(existsSync(p), p).toBe(true);
       expect(existsSync(hda)).toBe(true);
+    } finally {
+      lib.close();
+    }
+  });
+
+  it('a failed database commit puts a live machine back on its old disk and leaves no files', () => {
+    const lib = VmLibrary.open(join(dir, 'data-fail'));
+    try {
+      const hda = join(dir, 'hda-fail.img');
+      createDiskImage(hda, 'raw', 64 * 1024);
+      const vm = lib.create({ name: 'fail' });
+      const store = new SnapshotStore(lib);
+      const disks = store.openDisks(vm.id, { primaryMaster: hda });
+      // Only what take() asks of a machine: its state and screen.
+      const machine = {
+        saveState: () => new Uint8Array(4096).fill(7),
+        updateScreen: () => [],
+        screen: () => ({ width: 0, height: 0, rgba: new Uint8ClampedArray(0), text: '', mode: 'text 80x25' }),
+      } as unknown as Machine;
+      lib.db.exec("CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON snapshots BEGIN SELECT RAISE(ABORT, 'simulated disk full'); END");
+      expect(() => store.take(vm.id, 'doomed', { live: { machine, disks } })).toThrow(/simulated disk full/);
+      expect(disks.primaryMaster!.path).toBe(hda);
+      disks.primaryMaster!.write(512, new Uint8Array(512).fill(9));
+      disks.primaryMaster!.flush();
+      expect(store.list(vm.id)).toEqual([]);
+      expect(readdirSync(store.snapshotDir(vm.id))).toEqual([]);
+      lib.db.exec('DROP TRIGGER fail_insert');
+      const ok = store.take(vm.id, 'fine', { live: { machine, disks } });
+      expect(ok.hasState).toBe(true);
+      expect(disks.primaryMaster!.path).not.toBe(hda);
+      const buf = new Uint8Array(512);
+      disks.primaryMaster!.read(512, buf);
+      expect(buf[0]).toBe(9);
+      for (const d of Object.values(disks)) d.close();
     } finally {
       lib.close();
     }
