@@ -9,6 +9,8 @@
 // - revert to N: a new overlay on N's frozen chain becomes the top; the old top is deleted
 //   when no node's chain holds it (the changes since the current node are dropped, as in
 //   VMware Workstation).
+// - A chain reaching MAX_CHAIN images is flattened when the next snapshot freezes it: that
+//   node gets a standalone qcow2 copy, so chains never outgrow main/disk's backing depth.
 // - delete N: the node row and its state file go; its children take N's parent. Disk data is
 //   never merged or rewritten: N's frozen images stay while another node's chain or the VM's
 //   chain holds them (they are backing files there) and are deleted when none does. So no
@@ -27,13 +29,16 @@ import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { ApiError, type VmRecord } from '../../core/api/contract.js';
 import type { Machine } from '../../core/board/machine.js';
-import { createOverlay, openDiskImage, type DiskImage } from '../disk/index.js';
+import { convertImage, createOverlay, openDiskImage, type DiskImage } from '../disk/index.js';
 import type { VmLibrary } from '../library/index.js';
 import { encodePng } from '../run/png.js';
 import { LiveDisk } from './live-disk.js';
 import { encodeSnapshotState, readSnapshotState, SnapshotError, writeFileAtomic } from './state-file.js';
 
 export type DiskChains = Record<string, string[]>;
+
+/** Chains this long are flattened on the next take (the user's own images may add levels). */
+export const MAX_CHAIN = 8;
 
 export interface SnapshotInfo {
   id: string;
@@ -217,6 +222,7 @@ export class SnapshotStore {
     let thumbnail: Uint8Array | null = null;
     const created: string[] = [];
     const newChains: DiskChains = {};
+    const frozenChains: DiskChains = {};
     const swaps: [LiveDisk, DiskImage][] = [];
     try {
       if (live) {
@@ -228,10 +234,25 @@ export class SnapshotStore {
         thumbnail = screenThumbnail(live.machine);
       }
       for (const [slot, chain] of Object.entries(chains)) {
+        let frozen = chain;
+        if (chain.length >= MAX_CHAIN) {
+          // Keep backing chains short (main/disk opens at most MAX_BACKING_DEPTH levels): this
+          // snapshot freezes a standalone copy of the disk instead of the long chain.
+          const flat = join(dir, `${slot}-${randomUUID().slice(0, 8)}-flat.qcow2`);
+          const source = openDiskImage(chain[0]!, { readOnly: true });
+          try {
+            created.push(flat);
+            convertImage(source, flat, 'qcow2').close();
+          } finally {
+            source.close();
+          }
+          frozen = [flat];
+        }
+        frozenChains[slot] = frozen;
         const top = join(dir, `${slot}-${randomUUID().slice(0, 8)}.qcow2`);
-        const image = createOverlay(chain[0]!, top);
+        const image = createOverlay(frozen[0]!, top);
         created.push(top);
-        newChains[slot] = [top, ...chain];
+        newChains[slot] = [top, ...frozen];
         const liveDisk = live?.disks[slot];
         if (liveDisk) swaps.push([liveDisk, image]);
         else image.close();
@@ -250,7 +271,7 @@ export class SnapshotStore {
       this.db.transaction(() => {
         this.db.prepare(`INSERT INTO snapshots (id, vm_id, parent_id, name, description, created_at, thumbnail, state_path, disks)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(id, vmId, parent, cleanName, opts.description ?? '', createdAt,
-          thumbnail ? Buffer.from(thumbnail) : null, statePath, JSON.stringify(chains));
+          thumbnail ? Buffer.from(thumbnail) : null, statePath, JSON.stringify(frozenChains));
         this.setHead(vmId, id, newChains);
       })();
     } catch (e) {
@@ -259,6 +280,7 @@ export class SnapshotStore {
       for (const f of created) removeQuietly(f);
       throw e;
     }
+    this.gc(vmId);
     return this.resolve(vmId, id);
   }
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../../core/board/machine.js';
 import { createDiskImage } from '../../main/disk/index.js';
 import { VmLibrary } from '../../main/library/index.js';
-import { decodeSnapshotState, encodeSnapshotState, SnapshotError, SnapshotStore, writeFileAtomic, readSnapshotState } from '../../main/snapshot/index.js';
+import { decodeSnapshotState, encodeSnapshotState, MAX_CHAIN, SnapshotError, SnapshotStore, writeFileAtomic, readSnapshotState } from '../../main/snapshot/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perseus-snapfile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,6 +100,50 @@ describe('snapshot state file', () => {
       const buf = new Uint8Array(512);
       disks.primaryMaster!.read(512, buf);
       expect(buf[0]).toBe(9);
+      for (const d of Object.values(disks)) d.close();
+    } finally {
+      lib.close();
+    }
+  });
+
+  it('a long line of snapshots keeps chains short and every node its own disk contents', () => {
+    const lib = VmLibrary.open(join(dir, 'data-long'));
+    try {
+      const hda = join(dir, 'hda-long.img');
+      createDiskImage(hda, 'raw', 64 * 1024);
+      const vm = lib.create({ name: 'long' });
+      const store = new SnapshotStore(lib);
+      const base = { primaryMaster: hda };
+      const ids: string[] = [];
+      const N = 2 * MAX_CHAIN + 3;
+      for (let i = 0; i < N; i++) {
+        // Node i: sectors 0..i hold their own number.
+        const disks = store.openDisks(vm.id, base);
+        disks.primaryMaster!.write(i * 512, new Uint8Array(512).fill(i + 1));
+        for (const d of Object.values(disks)) d.close();
+        const snap = store.take(vm.id, `n${i}`, { baseDisks: base });
+        expect(snap.disks.primaryMaster!.length).toBeLessThanOrEqual(MAX_CHAIN);
+        ids.push(snap.id);
+      }
+      for (const i of [0, MAX_CHAIN - 1, MAX_CHAIN, N - 1, 3]) {
+        store.revert(vm.id, ids[i]!);
+        const disks = store.openDisks(vm.id, base);
+        const buf = new Uint8Array(512);
+        for (let k = 0; k < N; k++) {
+          disks.primaryMaster!.read(k * 512, buf);
+          expect(buf[0], `node ${i} sector ${k}`).toBe(k <= i ? k + 1 : 0);
+        }
+        for (const d of Object.values(disks)) d.close();
+      }
+      // Deleting every other node changes none of the rest.
+      for (let i = 0; i < N; i += 2) store.delete(vm.id, ids[i]!);
+      store.revert(vm.id, ids[N - 2]!);
+      const disks = store.openDisks(vm.id, base);
+      const buf = new Uint8Array(512);
+      disks.primaryMaster!.read((N - 2) * 512, buf);
+      expect(buf[0]).toBe(N - 1);
+      disks.primaryMaster!.read((N - 1) * 512, buf);
+      expect(buf[0]).toBe(0);
       for (const d of Object.values(disks)) d.close();
     } finally {
       lib.close();
