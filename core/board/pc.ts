@@ -28,6 +28,7 @@ import { Dma8237 } from '../devices/dma8237.js';
 import { Fdc } from '../devices/fdc.js';
 import { FwCfg } from '../devices/fwcfg.js';
 import { Ne2000, Ne2000Pci } from '../devices/ne2000.js';
+import { Rtl8139Pci } from '../devices/rtl8139.js';
 import { I440fx } from '../devices/i440fx.js';
 import { I8042 } from '../devices/i8042.js';
 import { Piix3Ide } from '../devices/ide-pci.js';
@@ -120,6 +121,7 @@ export class PcMachine implements Machine {
   /** The NE2000 core (ISA card, or the one inside the PCI function), null without a NIC. */
   readonly nic: Ne2000 | null = null;
   private readonly nicPci: Ne2000Pci | null = null;
+  readonly rtl8139: Rtl8139Pci | null = null;
 
   /** Backing-store offset of the 256 KiB "PCI side" of 0xC0000-0xFFFFF (option ROMs, BIOS). */
   private readonly lowRomOffset: number;
@@ -265,11 +267,12 @@ export class PcMachine implements Machine {
       const irq9 = this.irqs.line(9);
       this.nic = new Ne2000({ irq: (level) => irq9.set(level), backend: config.nic.backend });
       this.io.register('ne2000', 0x300, 0x20, this.nic);
-    } else if (config.nic.model !== 'none') {
-      config.log(`network adapter ${config.nic.model} is not emulated: the machine has no NIC`);
+    } else if (config.nic.model === 'rtl8139') {
+      this.rtl8139 = new Rtl8139Pci(this.io, this.memory, { backend: config.nic.backend, clockNs: () => this.clock.now() });
+      this.pci.add(3, 0, this.rtl8139);
     }
-    if (this.nic) {
-      const nic = this.nic;
+    const nic = this.nic ?? this.rtl8139?.nic ?? null;
+    if (nic) {
       const pollTimer = this.clock.createTimer('nic-poll', () => {
         nic.poll();
         pollTimer.setIn(1_000_000);
@@ -332,6 +335,7 @@ export class PcMachine implements Machine {
       ...this.ide.stateParts(),
       this.fdc,
       ...(this.nicPci ? [this.nicPci, this.nicPci.nic] : this.nic ? [this.nic] : []),
+      ...(this.rtl8139 ? this.rtl8139.stateParts() : []),
       this.vga,
       this.fwcfg,
       new RamState(m),

@@ -79,7 +79,7 @@ type BuildMachine = (settings: unknown, opts: unknown) => Machine | Promise<Mach
 /** buildMachine from the machine module, or null after reporting why there is none. */
 async function loadBuildMachine(): Promise<BuildMachine | null> {
   const specifier = init.machineModule ?? new URL('../run/setup.js', import.meta.url).href;
-  let mod: { buildMachine?: BuildMachine };
+  let mod: { buildMachine?: BuildMachine; closeNetwork?: (machine: object) => void };
   try {
     mod = await import(specifier);
   } catch (err) {
@@ -95,8 +95,12 @@ async function loadBuildMachine(): Promise<BuildMachine | null> {
     fatal('no machine can run yet: main/run/setup.js does not export buildMachine');
     return null;
   }
+  closeMachineNetwork = mod.closeNetwork ?? (() => {});
   return mod.buildMachine;
 }
+
+/** Ends the host side of the machine's network at power off (from the machine module). */
+let closeMachineNetwork: (machine: object) => void = () => {};
 
 async function start(): Promise<void> {
   const build = await loadBuildMachine();
@@ -270,6 +274,7 @@ function powerOff(reason: string): void {
   state = 'off';
   if (machine) sendStatus(performance.now());
   flushImages(true);
+  if (machine) closeMachineNetwork(machine);
   post({ type: 'state', state: 'off', reason });
   setImmediate(() => process.exit(0));
 }

@@ -1,7 +1,7 @@
 // `perseus run`: boot a machine headless.
 //
 //   perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc F] [--hdd F] [--cdrom F]
-//     [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|none]
+//     [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|rtl8139|none]
 //     [--firmware builtin|seabios|PATH] [--vga-firmware PATH] [--serial stdio|none|file:PATH]
 //     [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
 //     [--screen-text FILE] [--deterministic] [--stats] [--writable]
@@ -20,7 +20,7 @@ import { encodePng } from './png.js';
 import { buildMachine, SetupError } from './setup.js';
 
 const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc F] [--hdd F] [--cdrom F]
-  [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|none]
+  [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|rtl8139|none]
   [--firmware builtin|seabios|PATH] [--vga-firmware PATH] [--serial stdio|none|file:PATH]
   [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
   [--screen-text FILE] [--deterministic] [--stats] [--writable]
@@ -75,7 +75,7 @@ export function settingsFromOptions(o: RunOptions): VmSettings {
   const cpu = (v.cpu ?? 'pentium2') as CpuModel;
   if (!CPU_MODELS.includes(cpu)) throw new UsageError(`--cpu must be one of ${CPU_MODELS.join(', ')}`);
   const nic = (v.nic ?? 'none') as NicModel;
-  if (!NIC_MODELS.includes(nic) || nic === 'rtl8139') throw new UsageError('--nic must be ne2k-pci, ne2k-isa or none');
+  if (!NIC_MODELS.includes(nic)) throw new UsageError('--nic must be ne2k-pci, ne2k-isa, rtl8139 or none');
   let firmware: VmSettings['firmware'] = 'seabios';
   if (v.firmware === 'builtin' || v.firmware === 'seabios') firmware = v.firmware;
   else if (v.firmware) firmware = { path: v.firmware };
@@ -98,7 +98,8 @@ export function settingsFromOptions(o: RunOptions): VmSettings {
       secondaryMaster: v.cdrom ? { kind: 'cdrom', path: v.cdrom } : disk(v.hdc),
       secondarySlave: disk(v.hdd),
     },
-    nic: { model: nic, network: 'none' },
+    // A NIC is on the user-mode NAT (guest 10.0.2.15, gateway 10.0.2.2 = host loopback).
+    nic: { model: nic, network: nic === 'none' ? 'none' : 'nat' },
     display: { adapter: 'std-vga', vramMiB: 16 },
     notes: '',
   };

@@ -7,7 +7,9 @@ import type { VmSettings } from '../../core/api/contract.js';
 import type { HostClock, IdeAttachment, Machine, MachineConfig, SerialBackend } from '../../core/board/machine.js';
 import { PcMachine } from '../../core/board/pc.js';
 import type { BlockDevice } from '../../core/disk/block.js';
-import { RawFileBlockDevice } from './raw-file.js';
+import { openVmDisk } from '../disk/index.js';
+import type { MessagePort } from 'node:worker_threads';
+import { openNetwork, type NetworkAttachment } from '../net/attach.js';
 
 export const SEABIOS_DIR = '/usr/share/seabios';
 export const SEABIOS_BIOS = `${SEABIOS_DIR}/bios-256k.bin`;
@@ -22,6 +24,16 @@ export interface BuildOptions {
   log?: (m: string) => void;
   /** VGA BIOS override (`perseus run --vga-firmware`). */
   vgaFirmware?: string;
+  /** The VM's port on the app's LAN switch (network mode `lan`). */
+  lanPort?: MessagePort | null;
+}
+
+const networkOf = new WeakMap<object, NetworkAttachment>();
+
+/** Close the host side of a machine's network (NAT sockets, LAN port). */
+export function closeNetwork(machine: object): void {
+  networkOf.get(machine)?.close();
+  networkOf.delete(machine);
 }
 
 export class SetupError extends Error {
@@ -69,10 +81,12 @@ function readRom(path: string, what: string): Uint8Array {
   return data;
 }
 
-function openImage(path: string, writable: boolean): BlockDevice {
+function openImage(path: string, writable: boolean, log: (m: string) => void): BlockDevice {
   if (!existsSync(path)) throw new SetupError(`image not found: ${path}`);
   try {
-    return new RawFileBlockDevice(path, writable);
+    // Any format main/disk knows (raw, qcow2, vmdk, vdi, vhd), detected by content. Read-only
+    // opens keep guest writes in a memory overlay.
+    return openVmDisk(path, { writable, onReadOnlyFallback: log });
   } catch (e) {
     throw new SetupError(`cannot open image ${path}: ${(e as Error).message}`);
   }
@@ -90,8 +104,8 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
   const log = opts.log ?? (() => {});
   const fw = loadFirmware(settings.firmware, opts.vgaFirmware);
   const floppy: [BlockDevice | null, BlockDevice | null] = [
-    settings.floppyA ? openImage(settings.floppyA, opts.writable) : null,
-    settings.floppyB ? openImage(settings.floppyB, opts.writable) : null,
+    settings.floppyA ? openImage(settings.floppyA, opts.writable, log) : null,
+    settings.floppyB ? openImage(settings.floppyB, opts.writable, log) : null,
   ];
   const slots = ['primaryMaster', 'primarySlave', 'secondaryMaster', 'secondarySlave'] as const;
   const ide = slots.map((slot): IdeAttachment | null => {
@@ -99,12 +113,20 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     if (!d) return null;
     if (d.kind === 'cdrom') {
       // CD-ROMs are read-only media.
-      return { kind: 'cdrom', device: d.path ? new RawFileBlockDevice(d.path, false, false) : null };
+      if (d.path && !existsSync(d.path)) throw new SetupError(`image not found: ${d.path}`);
+      return { kind: 'cdrom', device: d.path ? openVmDisk(d.path, { writable: false, guestWritable: false }) : null };
     }
     if (!d.path) throw new SetupError(`IDE ${slot}: a hard disk needs an image`);
-    return { kind: 'disk', device: openImage(d.path, opts.writable) };
+    return { kind: 'disk', device: openImage(d.path, opts.writable, log) };
   }) as MachineConfig['ide'];
-  if (settings.nic.model !== 'none') log(`network adapter ${settings.nic.model}: not wired into the board yet, the machine has no NIC`);
+  let network: NetworkAttachment | null = null;
+  if (settings.nic.model !== 'none' && settings.nic.network !== 'none') {
+    if (settings.nic.network === 'lan' && !opts.lanPort) {
+      log(`LAN segment "${settings.nic.lanSegment ?? ''}" is joined only by VMs the app runs: the cable is unplugged here`);
+    } else {
+      network = openNetwork(settings.nic, { lanPort: opts.lanPort ?? null, log });
+    }
+  }
   const config: MachineConfig = {
     memoryMiB: settings.memoryMiB,
     cpuModel: settings.cpuModel,
@@ -113,15 +135,20 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     bootOrder: settings.bootOrder,
     floppy,
     ide,
-    nic: { model: settings.nic.model, backend: null },
+    nic: { model: settings.nic.model, backend: network?.backend ?? null },
     serial: opts.serial ?? [],
     clock: hostClock(opts.deterministic ?? false),
     deterministic: opts.deterministic ?? false,
     log,
   };
   try {
-    return new PcMachine(config);
+    const machine = new PcMachine(config);
+    // The host side of the network (NAT sockets, LAN port) ends with the machine: hosts call
+    // closeNetwork(machine) at power off.
+    if (network) networkOf.set(machine, network);
+    return machine;
   } catch (e) {
+    network?.close();
     throw new SetupError(`cannot build the machine: ${(e as Error).message}`);
   }
 }
