@@ -25,13 +25,64 @@ export function diskGeometry(size: number): DriveGeometry {
   return { cylinders: Math.max(1, Math.min(1024, Math.floor(sectors / (heads * 63)))), heads, sectors: 63 };
 }
 
-interface Drive { dev: BlockDevice; geo: DriveGeometry; floppy: boolean }
+interface Drive { dev: BlockDevice; geo: DriveGeometry; floppy: boolean; sectorSize: number }
+
+/** Drive number of the CD-ROM booted without emulation (El Torito). */
+export const CD_DRIVE = 0xe0;
+
+/** A window of another block device (the floppy image inside a CD for El Torito emulation). */
+export class BlockWindow implements BlockDevice {
+  readonly readOnly = true;
+  constructor(private readonly base: BlockDevice, private readonly offset: number, readonly size: number) {}
+  read(offset: number, buf: Uint8Array): void {
+    if (offset < 0 || offset + buf.length > this.size) throw new Error('read beyond the emulated image');
+    this.base.read(this.offset + offset, buf);
+  }
+  write(): void { throw new Error('the emulated image is read-only'); }
+  flush(): void {}
+}
+
+/** El Torito boot entry found on a CD. */
+export interface CdBootEntry { media: number; loadSegment: number; sectors: number; rba: number }
+
+/** Parse the El Torito boot record and the initial entry; a reason string when not bootable. */
+export function readElTorito(cd: BlockDevice): CdBootEntry | string {
+  if (cd.size < 18 * 2048) return 'the disc is too small';
+  const vd = new Uint8Array(2048);
+  cd.read(17 * 2048, vd);
+  const id = String.fromCharCode(...vd.subarray(1, 6));
+  const sys = String.fromCharCode(...vd.subarray(7, 30));
+  if (vd[0] !== 0 || id !== 'CD001' || sys !== 'EL TORITO SPECIFICATION') return 'no El Torito boot record';
+  const catalog = (vd[0x47] | (vd[0x48] << 8) | (vd[0x49] << 16) | (vd[0x4a] << 24)) >>> 0;
+  if ((catalog + 1) * 2048 > cd.size) return 'the boot catalog is outside the disc';
+  const cat = new Uint8Array(2048);
+  cd.read(catalog * 2048, cat);
+  if (cat[0] !== 0x01 || cat[0x1e] !== 0x55 || cat[0x1f] !== 0xaa) return 'the boot catalog is invalid';
+  const e = cat.subarray(0x20, 0x40);
+  if (e[0] !== 0x88) return 'the boot entry is not bootable';
+  return {
+    media: e[1] & 0x0f,
+    loadSegment: (e[2] | (e[3] << 8)) || 0x07c0,
+    sectors: e[6] | (e[7] << 8),
+    rba: (e[8] | (e[9] << 8) | (e[10] << 16) | (e[11] << 24)) >>> 0,
+  };
+}
 
 export class DiskBios {
+  /** El Torito floppy emulation: drive 00h reads this window of the CD. */
+  emulatedFloppy: BlockDevice | null = null;
+  /** El Torito no-emulation boot: drive E0h is this CD with 2048-byte sectors. */
+  bootCd: BlockDevice | null = null;
+  bootCdEntry: CdBootEntry | null = null;
   constructor(private readonly fw: FirmwareContext) {}
 
+  cdroms(): BlockDevice[] {
+    return this.fw.machine.config.ide.filter((a) => a?.kind === 'cdrom' && a.device).map((a) => a!.device!);
+  }
+
   floppies(): BlockDevice[] {
-    return this.fw.machine.config.floppy.filter((f): f is BlockDevice => f !== null);
+    const [a, b] = this.fw.machine.config.floppy;
+    return [this.emulatedFloppy ?? a, b].filter((f): f is BlockDevice => f !== null);
   }
   hardDisks(): BlockDevice[] {
     return this.fw.machine.config.ide.filter((a) => a?.kind === 'disk' && a.device).map((a) => a!.device!);
@@ -39,11 +90,12 @@ export class DiskBios {
 
   drive(dl: number): Drive | null {
     if (dl < 0x80) {
-      const f = this.fw.machine.config.floppy[dl];
-      return f ? { dev: f, geo: floppyGeometry(f.size), floppy: true } : null;
+      const f = dl === 0 && this.emulatedFloppy ? this.emulatedFloppy : this.fw.machine.config.floppy[dl];
+      return f ? { dev: f, geo: floppyGeometry(f.size), floppy: true, sectorSize: 512 } : null;
     }
+    if (dl === CD_DRIVE && this.bootCd) return { dev: this.bootCd, geo: { cylinders: 1, heads: 1, sectors: 1 }, floppy: false, sectorSize: 2048 };
     const d = this.hardDisks()[dl - 0x80];
-    return d ? { dev: d, geo: diskGeometry(d.size), floppy: false } : null;
+    return d ? { dev: d, geo: diskGeometry(d.size), floppy: false, sectorSize: 512 } : null;
   }
 
   private status(dl: number, code: number): void {
@@ -53,16 +105,17 @@ export class DiskBios {
 
   /** Read or write `count` sectors at LBA to/from linear address; returns a BIOS status. */
   private transfer(d: Drive, write: boolean, lba: number, count: number, lin: number): number {
-    const total = Math.floor(d.dev.size / 512);
-    if (lba + count > total) return d.floppy ? 0x04 : 0x04;
-    const buf = new Uint8Array(count * 512);
+    const ss = d.sectorSize;
+    const total = Math.floor(d.dev.size / ss);
+    if (lba + count > total) return 0x04;
+    const buf = new Uint8Array(count * ss);
     try {
       if (write) {
         if (d.dev.readOnly) return 0x03;
         this.fw.readBytes(lin, buf);
-        d.dev.write(lba * 512, buf);
+        d.dev.write(lba * ss, buf);
       } else {
-        d.dev.read(lba * 512, buf);
+        d.dev.read(lba * ss, buf);
         this.fw.writeBytes(lin, buf);
       }
     } catch {
@@ -140,6 +193,7 @@ export class DiskBios {
       case 0x17: case 0x18: return this.status(dl, d ? 0 : 0x80);
       case 0x41:
         if (!d || d.floppy || fw.r16(BX) !== 0x55aa) return this.status(dl, 0x01);
+        // (CD drive E0h answers too: isolinux reads its files through 42h.)
         fw.set16(BX, 0xaa55); fw.set8(AH, 0x30); fw.set16(CX, 0x0001 | 0x0004);
         fw.setCallerFlag(1, false);
         return;
@@ -149,20 +203,32 @@ export class DiskBios {
         const count = fw.read16(p + 2);
         const off = fw.read16(p + 4), seg = fw.read16(p + 6);
         const lba = fw.read32(p + 8) + fw.read32(p + 12) * 0x100000000;
-        if (ah === 0x44 || ah === 0x47) return this.status(dl, lba + count <= d.dev.size / 512 ? 0 : 0x04);
+        if (ah === 0x44 || ah === 0x47) return this.status(dl, lba + count <= d.dev.size / d.sectorSize ? 0 : 0x04);
         const code = count === 0 ? 0 : this.transfer(d, ah === 0x43, lba, count, ((seg << 4) + off) >>> 0);
         if (code) fw.write16(p + 2, 0);
         return this.status(dl, code);
       }
+      case 0x4b: {
+        // El Torito: terminate emulation / return status (AL=00h/01h) into DS:SI.
+        const e = this.bootCdEntry;
+        if (!e || (fw.r8(AL) !== 0 && fw.r8(AL) !== 1)) return this.status(dl, 0x01);
+        const p = fw.lin(DS, fw.r16(SI));
+        fw.write8(p, 0x13); fw.write8(p + 1, e.media); fw.write8(p + 2, e.media === 0 ? CD_DRIVE : 0);
+        fw.write8(p + 3, 0); fw.write32(p + 4, e.rba); fw.write16(p + 8, 0); fw.write16(p + 10, 0);
+        fw.write16(p + 12, e.loadSegment); fw.write16(p + 14, e.sectors);
+        fw.write8(p + 16, 79); fw.write8(p + 17, 18); fw.write8(p + 18, 1);
+        if (fw.r8(AL) === 0) this.emulatedFloppy = null;
+        return this.status(dl, 0);
+      }
       case 0x48: {
         if (!d) return this.status(dl, 0x01);
         const p = fw.lin(DS, fw.r16(SI));
-        const n = Math.floor(d.dev.size / 512);
+        const n = Math.floor(d.dev.size / d.sectorSize);
         fw.write16(p, 0x1a);
         fw.write16(p + 2, 0x0002);
         fw.write32(p + 4, d.geo.cylinders); fw.write32(p + 8, d.geo.heads); fw.write32(p + 12, d.geo.sectors);
         fw.write32(p + 16, n >>> 0); fw.write32(p + 20, Math.floor(n / 0x100000000));
-        fw.write16(p + 24, 512);
+        fw.write16(p + 24, d.sectorSize);
         return this.status(dl, 0);
       }
       default: return this.status(dl, 0x01);

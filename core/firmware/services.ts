@@ -4,7 +4,7 @@
 
 import type { PcMachine } from '../board/pc.js';
 import { AH, AL, AX, BX, CS, CX, DI, DL, DX, ES, IF, SI, SP, SS, FirmwareContext } from './context.js';
-import { DiskBios } from './disk.js';
+import { BlockWindow, CD_DRIVE, DiskBios, readElTorito } from './disk.js';
 import { KeyboardBios } from './keyboard.js';
 import { BIOS_SEGMENT, ENTRY, TRAP_PORT, buildBiosRom, type ServiceName } from './rom.js';
 import { VideoBios } from './video.js';
@@ -133,23 +133,67 @@ export class BuiltinFirmware {
       if (ch === 'a') { dl = 0x00; what = 'floppy'; }
       else if (ch === 'c') { dl = 0x80; what = 'disk'; }
       else if (ch === 'd') {
-        if (this.machine.config.ide.some((a) => a?.kind === 'cdrom' && a.device)) this.say('Booting from CD-ROM is not supported by this firmware yet.');
+        if (this.bootCd()) return;
         continue;
       } else continue;
       if (!this.disk.drive(dl)) continue;
       this.video.print(`Booting from ${what === 'floppy' ? 'floppy' : 'hard disk'}...\r\n`);
       if (!this.disk.readBootSector(dl, 0x7c00)) { this.say(`Cannot read the boot sector: not a bootable ${what}.`); continue; }
       if (this.machine.memory.read16(0x7dfe) !== 0xaa55) { this.say(`This is not a bootable ${what} (no boot signature).`); continue; }
-      for (const s of [ES, 3 /* DS */, SS]) fw.cpu.loadSegmentReal(s, 0);
-      fw.set16(SP, 0x7c00);
-      fw.set16(DX, dl);
-      fw.cpu.materializeFlags();
-      fw.cpu.flags |= IF;
-      fw.jumpReal(0, 0x7c00);
+      this.enterBootCode(0, 0x7c00, dl);
       return;
     }
     this.say('No bootable device.');
     fw.jumpReal(BIOS_SEGMENT, ENTRY.haltLoop);
+  }
+
+  /** Start the register state of a boot sector at seg:off with DL = drive. */
+  private enterBootCode(seg: number, off: number, dl: number): void {
+    const fw = this.fw;
+    for (const s of [ES, 3 /* DS */, SS]) fw.cpu.loadSegmentReal(s, 0);
+    fw.set16(SP, 0x7c00);
+    fw.set16(DX, dl);
+    fw.cpu.materializeFlags();
+    fw.cpu.flags |= IF;
+    fw.jumpReal(seg, off);
+  }
+
+  /** El Torito boot from the first CD with a disc; false when none booted. */
+  private bootCd(): boolean {
+    for (const cd of this.disk.cdroms()) {
+      this.video.print('Booting from CD-ROM...\r\n');
+      let entry;
+      try {
+        entry = readElTorito(cd);
+      } catch (e) {
+        entry = `cannot read the disc (${(e as Error).message})`;
+      }
+      if (typeof entry === 'string') { this.say(`This is not a bootable CD (${entry}).`); continue; }
+      const sizes = [0, 1228800, 1474560, 2949120];
+      if (entry.media >= 1 && entry.media <= 3) {
+        const size = sizes[entry.media];
+        if (entry.rba * 2048 + size > cd.size) { this.say('This is not a bootable CD (the floppy image is outside the disc).'); continue; }
+        this.disk.emulatedFloppy = new BlockWindow(cd, entry.rba * 2048, size);
+        this.disk.bootCdEntry = entry;
+        this.fw.setBda16(0x10, this.fw.bda16(0x10) | 1);
+        if (!this.disk.readBootSector(0, 0x7c00)) { this.say('This is not a bootable CD (cannot read the floppy image).'); continue; }
+        this.enterBootCode(0, 0x7c00, 0);
+        return true;
+      }
+      if (entry.media === 0) {
+        const bytes = Math.max(1, entry.sectors) * 512;
+        if (entry.rba * 2048 + bytes > cd.size || bytes > 0x80000) { this.say('This is not a bootable CD (the boot image is outside the disc).'); continue; }
+        const buf = new Uint8Array(bytes);
+        cd.read(entry.rba * 2048, buf);
+        this.machine.memory.writeBytes(entry.loadSegment << 4, buf);
+        this.disk.bootCd = cd;
+        this.disk.bootCdEntry = entry;
+        this.enterBootCode(entry.loadSegment, 0, CD_DRIVE);
+        return true;
+      }
+      this.say('This is not a bootable CD (hard-disk emulation is not supported yet).');
+    }
+    return false;
   }
 
   // ------------------------------------------------------------------ timer, INT 1Ah

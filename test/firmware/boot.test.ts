@@ -34,9 +34,32 @@ describe('built-in firmware boots guests', () => {
     const { m } = builtinPc({ bootOrder: 'c', ide: [{ kind: 'disk', device: disk }, null, null, null] });
     expect(runUntilScreen(m, 'FREEDOS-HDD-READY', 300_000_000)).toBeGreaterThan(0);
   });
+
+  it('MikeOS CD boots through El Torito floppy emulation', () => {
+    const cd = sharedImage('mikeos-4.6.1.iso');
+    if (!cd) return;
+    const { m } = builtinPc({ bootOrder: 'd', ide: [null, null, { kind: 'cdrom', device: cd }, null] });
+    expect(runUntilScreen(m, 'Thanks for trying out MikeOS!', 50_000_000)).toBeGreaterThan(0);
+  });
+
+  it('the Linux CD boots isolinux without emulation, which loads the kernel and initrd through INT 13h 42h', () => {
+    const cd = sharedImage('linux-shell-i686.iso');
+    if (!cd) return;
+    const { m } = builtinPc({ bootOrder: 'd', memoryMiB: 128, ide: [null, null, { kind: 'cdrom', device: cd }, null] });
+    expect(runUntilScreen(m, 'Loading initrd.gz...ok', 100_000_000)).toBeGreaterThan(0);
+    expect(m.screen().text).toContain('Loading vmlinuz... ok');
+  });
 });
 
 describe('built-in firmware reports what does not boot', () => {
+  it('a CD without El Torito is named', () => {
+    const cd = new MemoryBlockDevice(new Uint8Array(64 * 2048));
+    const { m, fw } = builtinPc({ bootOrder: 'd', ide: [null, null, { kind: 'cdrom', device: cd }, null] });
+    expect(runUntilScreen(m, 'No bootable device', 5_000_000)).toBeGreaterThan(0);
+    expect(m.screen().text).toContain('This is not a bootable CD (no El Torito boot record).');
+    expect(fw.messages).toEqual(['This is not a bootable CD (no El Torito boot record).', 'No bootable device.']);
+  });
+
   it('an unformatted floppy and an empty hard disk are named, then "No bootable device"', () => {
     const floppy = new MemoryBlockDevice(new Uint8Array(1474560));
     const disk = new MemoryBlockDevice(new Uint8Array(4 * 1024 * 1024));
