@@ -84,3 +84,17 @@ describe('built-in firmware reports what does not boot', () => {
     expect(runUntilScreen(m, 'No bootable device', 5_000_000)).toBeGreaterThan(0);
   });
 });
+
+describe('boot timing', () => {
+  it('measurePowerOnToBootSector stops at the boot sector of a FreeDOS floppy', async () => {
+    const { measurePowerOnToBootSector } = await import('../../core/firmware/bench.js');
+    const img = sharedImage('freedos722.img');
+    if (!img) return;
+    const { m } = builtinPc({ floppy: [img, null] });
+    const t = measurePowerOnToBootSector(m.config);
+    expect(Number.isFinite(t.hostMs)).toBe(true);
+    // POST is a handful of instructions: everything happens in the trap.
+    expect(t.instructions).toBeGreaterThan(0);
+    expect(t.instructions).toBeLessThan(1000);
+  });
+});
