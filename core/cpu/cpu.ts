@@ -94,6 +94,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 // TLB entry flag bits (tlbFlags)
 const TLB_SUP_READ = 1, TLB_USER_READ = 2, TLB_SUP_WRITE = 4, TLB_USER_WRITE = 8, TLB_GLOBAL = 16;
 const TLB_LIST_MAX = 8192;
+/** How often (in instructions) a running CPU with IF=1 asks the interrupt controller. */
+const POLL_INTERVAL = 32;
 
 
 export class Cpu implements Stateful, FpuMemory {
@@ -139,6 +141,12 @@ export class Cpu implements Stateful, FpuMemory {
   trapSuppressed = false;
   nmiPending = false;
   nmiBlocked = false;
+  /**
+   * Instructions until INTR is polled again while IF=1. Reset to 0 (poll at the next boundary)
+   * at run() entry, when IF is 0 (so an IF 0->1 edge polls at once), after port I/O and MMIO
+   * writes; otherwise the PIC/APIC is asked every POLL_INTERVAL instructions.
+   */
+  pollCountdown = 0;
 
   // MSRs
   sysenterCs = 0;
@@ -585,7 +593,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write8(p, v);
-    if (e < 0) this.fetchLinPage = -1;
+    if (e < 0) this.fetchLinPage = this.pollCountdown = -1;
   }
 
   private physWrite16(p: number, v: number): void {
@@ -601,7 +609,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write16(p, v);
-    if (e < 0) this.fetchLinPage = -1;
+    if (e < 0) this.fetchLinPage = this.pollCountdown = -1;
   }
 
   private physWrite32(p: number, v: number): void {
@@ -620,7 +628,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write32(p, v);
-    if (e < 0) this.fetchLinPage = -1;
+    if (e < 0) this.fetchLinPage = this.pollCountdown = -1;
   }
 
   // ------------------------------------------------------------------ linear access
@@ -895,6 +903,7 @@ export class Cpu implements Stateful, FpuMemory {
    */
   run(maxInstructions: number): number {
     let done = 0;
+    this.pollCountdown = 0;
     while (done < maxInstructions) {
       if (this.halted) {
         if (!this.pollInterrupts()) break;
@@ -919,8 +928,13 @@ export class Cpu implements Stateful, FpuMemory {
     while (done < max) {
       if (this.intShadow) {
         this.intShadow = false;
-      } else if (this.nmiPending || ((this.flags & FLAG_IF) !== 0 && this.intr !== null && this.intr.hasInterrupt())) {
+      } else if (this.nmiPending) {
         this.pollInterrupts();
+      } else if ((this.flags & FLAG_IF) === 0) {
+        this.pollCountdown = 0;
+      } else if (--this.pollCountdown <= 0) {
+        this.pollCountdown = POLL_INTERVAL;
+        if (this.intr !== null && this.intr.hasInterrupt()) this.pollInterrupts();
       }
       this.startEip = this.eip;
       this.startEsp = this.regs[REG_ESP];

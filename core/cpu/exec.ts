@@ -178,6 +178,7 @@ export function checkIo(c: Cpu, port: number, size: number): void {
 }
 
 export function portIn(c: Cpu, port: number, size: number): number {
+  c.pollCountdown = 0; // device state may have changed: look at INTR at the next boundary
   if (size === 1) return c.io.in8(port);
   if (size === 2) return c.io.in16(port);
   return c.io.in32(port);
@@ -187,8 +188,10 @@ export function portOut(c: Cpu, port: number, size: number, v: number): void {
   if (size === 1) c.io.out8(port, v);
   else if (size === 2) c.io.out16(port, v);
   else c.io.out32(port, v);
-  // Port writes may remap memory (PAM, A20, VGA windows): drop the fetch cache.
+  // Port writes may remap memory (PAM, A20, VGA windows): drop the fetch cache; they may also
+  // raise or unmask an interrupt: poll INTR at the next boundary.
   c.fetchLinPage = -1;
+  c.pollCountdown = 0;
 }
 
 function loadSeg(c: Cpu, seg: number, sel: number): void {
