@@ -2,6 +2,7 @@
 // teletype, cursor, scrolling, character read/write, string write, mode 13h register set.
 // Register values are the standard VGA mode tables (IBM VGA technical reference).
 
+import { buildFont8x16 } from './font.js';
 import { AH, AL, AX, BH, BL, BP, BX, CH, CL, CX, DH, DL, DX, ES, FirmwareContext } from './context.js';
 
 const MODE3 = {
@@ -27,8 +28,22 @@ const TEXT_BASE = 0xb8000;
 const COLS = 80;
 const ROWS = 25;
 
+const FONT = buildFont8x16();
+
 export class VideoBios {
   constructor(private readonly fw: FirmwareContext) {}
+
+  /** Load the 8x16 font into plane 2 (character generator), then restore text-mode access. */
+  private loadFont(): void {
+    const io = this.io;
+    const seq = (i: number, v: number) => { io.out8(0x3c4, i); io.out8(0x3c5, v); };
+    const gc = (i: number, v: number) => { io.out8(0x3ce, i); io.out8(0x3cf, v); };
+    seq(2, 0x04); seq(4, 0x07); gc(4, 0x02); gc(5, 0x00); gc(6, 0x04);
+    for (let ch = 0; ch < 256; ch++) {
+      for (let y = 0; y < 32; y++) this.mem.write8(0xa0000 + ch * 32 + y, y < 16 ? FONT[ch * 16 + y] : 0);
+    }
+    seq(2, 0x03); seq(4, 0x02); gc(4, 0x00); gc(5, 0x10); gc(6, 0x0e);
+  }
 
   private get io() { return this.fw.machine.io; }
   private get mem() { return this.fw.machine.memory; }
@@ -78,6 +93,7 @@ export class VideoBios {
       // not implemented yet).
       this.programRegisters(MODE3);
       this.loadDac(false);
+      this.loadFont();
       if (!noClear) for (let i = 0; i < 0x4000; i++) this.mem.write16(TEXT_BASE + i * 2, 0x0720);
       fw.setBda16(0x4a, COLS);
       fw.setBda16(0x4c, 0x1000);
