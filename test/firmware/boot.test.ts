@@ -98,3 +98,14 @@ describe('boot timing', () => {
     expect(t.instructions).toBeLessThan(1000);
   });
 });
+
+describe('floppy geometries', () => {
+  for (const name of ['freedos-boot-1.4MB.img', 'freedos-boot-720K.img', 'freedos-boot-360K.img', 'freedos-boot-160K.img']) {
+    it(`${name} boots to A:\\>`, () => {
+      const img = sharedImage(name);
+      if (!img) return;
+      const { m } = builtinPc({ floppy: [img, null] });
+      expect(runUntilScreen(m, 'A:\\>', 60_000_000)).toBeGreaterThan(0);
+    });
+  }
+});
