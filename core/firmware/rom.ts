@@ -20,7 +20,7 @@ export const ROM_SIZE = 0x10000;
 /** Services a stub can ask for. */
 export type ServiceName =
   | 'post' | 'int08' | 'int09' | 'int10' | 'int11' | 'int12' | 'int13' | 'int14' | 'int15'
-  | 'int16' | 'int17' | 'int18' | 'int19' | 'int1a';
+  | 'int16' | 'int17' | 'int18' | 'int19' | 'int1a' | 'postNext';
 
 export interface RomLayout {
   image: Uint8Array;
@@ -37,7 +37,7 @@ export const ENTRY = {
   videoParams: 0xf0a4, int12: 0xf841, int11: 0xf84d, int15: 0xf859, font8x8: 0xfa6e,
   int1a: 0xfe6e, int08: 0xfea5, iret: 0xff53, reset: 0xfff0,
   // Our own (no conventional address).
-  int18: 0xd000, eoiMaster: 0xd010, eoiSlave: 0xd020, haltLoop: 0xd030, int19Stub: 0xd040,
+  int18: 0xd000, eoiMaster: 0xd010, eoiSlave: 0xd020, haltLoop: 0xd030, int19Stub: 0xd040, postNext: 0xd050,
 } as const;
 
 const OUT_TRAP = [0xe6, TRAP_PORT];
@@ -65,6 +65,9 @@ export function buildBiosRom(): RomLayout {
   // POST: cli; out (TS sets CS:IP to the boot sector); if nothing boots, halt with IRQs on.
   put(ENTRY.post, [0xfa, ...OUT_TRAP, 0xfb, 0xf4, 0xeb, 0xfd]);
   traps.set(ENTRY.post + 3, 'post');
+  // Option ROM initialisation returns here (far return); TS calls the next one or boots.
+  put(ENTRY.postNext, [...OUT_TRAP, 0xfb, 0xf4, 0xeb, 0xfd]);
+  traps.set(ENTRY.postNext + 2, 'postNext');
   // INT 19h / 18h: the TS side jumps to the boot sector, or prints why not and halts.
   // (E6F2 has only 3 bytes before the C0h table at E6F5: a near jump to the stub.)
   const rel = ENTRY.int19Stub - (ENTRY.int19 + 3);

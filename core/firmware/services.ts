@@ -40,6 +40,7 @@ export class BuiltinFirmware {
     this.fw.setRetry(false);
     switch (service) {
       case 'post': return this.post();
+      case 'postNext': return this.postNext();
       case 'int08': return this.timerTick();
       case 'int09': return this.keyboard.irq();
       case 'int10': return this.video.handle();
@@ -103,6 +104,34 @@ export class BuiltinFirmware {
     io.out8(0x60, 0xf4);
     this.video.setMode(3);
     this.video.print(`Perseus BIOS  ${m.config.memoryMiB} MiB RAM\r\n`);
+    fw.cpu.loadSegmentReal(SS, 0);
+    fw.set16(SP, 0x7000);
+    this.nextRomScan = 0xc0000;
+    this.postNext();
+  }
+
+  /** Next option-ROM scan address (C0000-EFFFF, 2 KiB steps). */
+  private nextRomScan = 0xe0000;
+
+  /** Initialise the next option ROM (far call into it, returning to F000:postNext), or boot. */
+  private postNext(): void {
+    const mem = this.machine.memory, fw = this.fw;
+    while (this.nextRomScan < 0xf0000) {
+      const a = this.nextRomScan;
+      this.nextRomScan += 0x800;
+      if (mem.read8(a) !== 0x55 || mem.read8(a + 1) !== 0xaa) continue;
+      const size = mem.read8(a + 2) * 512;
+      if (size === 0 || a + size > 0xf0000) continue;
+      let sum = 0;
+      for (let i = 0; i < size; i++) sum += mem.read8(a + i);
+      if (sum & 0xff) { this.machine.config.log(`firmware: option ROM at ${a.toString(16)} has a bad checksum`); continue; }
+      this.nextRomScan = a + Math.ceil(size / 0x800) * 0x800;
+      this.machine.config.log(`firmware: initialising option ROM at ${a.toString(16)} (${size} bytes)`);
+      fw.cpu.push16(BIOS_SEGMENT);
+      fw.cpu.push16(ENTRY.postNext);
+      fw.jumpReal(a >> 4, 3);
+      return;
+    }
     this.boot();
   }
 

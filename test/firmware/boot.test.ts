@@ -109,3 +109,24 @@ describe('floppy geometries', () => {
     });
   }
 });
+
+describe('option ROMs', () => {
+  it('a ROM at C0000 with a valid header and checksum is called during POST, then the machine boots', () => {
+    const rom = new Uint8Array(4096);
+    // 55 AA, 1 block of 512; at 3: push ds; xor ax,ax; mov ds,ax; mov word [500h],0BEEFh; pop ds; retf
+    rom.set([0x55, 0xaa, 0x01, 0x1e, 0x31, 0xc0, 0x8e, 0xd8, 0xc7, 0x06, 0x00, 0x05, 0xef, 0xbe, 0x1f, 0xcb]);
+    rom[511] = (256 - (rom.subarray(0, 511).reduce((a, b) => a + b, 0) & 0xff)) & 0xff;
+    const { m } = builtinPc({ vgaRom: rom });
+    expect(runUntilScreen(m, 'No bootable device', 3_000_000)).toBeGreaterThan(0);
+    expect(m.memory.read16(0x500)).toBe(0xbeef);
+  });
+
+  it('a ROM with a bad checksum is skipped', () => {
+    const rom = new Uint8Array(4096);
+    rom.set([0x55, 0xaa, 0x01, 0x1e, 0x31, 0xc0, 0x8e, 0xd8, 0xc7, 0x06, 0x00, 0x05, 0xef, 0xbe, 0x1f, 0xcb]);
+    rom[511] = 1;
+    const { m } = builtinPc({ vgaRom: rom });
+    expect(runUntilScreen(m, 'No bootable device', 3_000_000)).toBeGreaterThan(0);
+    expect(m.memory.read16(0x500)).toBe(0);
+  });
+});

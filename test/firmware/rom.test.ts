@@ -38,6 +38,9 @@ describe('resources/firmware is build output only', () => {
     if (stale) {
       const r = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
       expect(existsSync(compiled), String(r.stderr)).toBe(true);
+      // What `npm run build` does after tsc (vitest was run without building first).
+      const b = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-firmware.mjs')], { encoding: 'utf8' });
+      expect(b.status, b.stderr).toBe(0);
     }
     const out = mkdtempSync(join(tmpdir(), 'perseus-fw-'));
     try {
