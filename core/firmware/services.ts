@@ -110,6 +110,9 @@ export class BuiltinFirmware {
     this.postNext();
   }
 
+  /** Deadline of a pending INT 15h AH=86h wait (virtual ns). */
+  private waitUntilNs: number | null = null;
+
   /** Next option-ROM scan address (C0000-EFFFF, 2 KiB steps). */
   private nextRomScan = 0xe0000;
 
@@ -307,7 +310,15 @@ export class BuiltinFirmware {
         return;
       }
       case 0x4f: fw.setCallerFlag(1, true); return;
-      case 0x86: fw.result(true); return;
+      case 0x86: {
+        // Wait CX:DX microseconds of virtual time, halting between interrupts.
+        const now = m.clock.now();
+        if (this.waitUntilNs === null) this.waitUntilNs = now + ((fw.r16(CX) << 16) | fw.r16(DX)) * 1000;
+        if (now < this.waitUntilNs) { fw.setRetry(true); return; }
+        this.waitUntilNs = null;
+        fw.result(true);
+        return;
+      }
       case 0x87: {
         // Block move: ES:SI → GDT, descriptor 2 source, 3 destination; CX words.
         const g = fw.lin(ES, fw.r16(SI));

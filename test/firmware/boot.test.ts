@@ -130,3 +130,21 @@ describe('option ROMs', () => {
     expect(m.memory.read16(0x500)).toBe(0);
   });
 });
+
+describe('INT 15h AH=86h', () => {
+  it('waits the requested virtual time with the CPU halted between interrupts', () => {
+    const { m } = builtinPc({ bootOrder: '' });
+    expect(runUntilScreen(m, 'No bootable device', 2_000_000)).toBeGreaterThan(0);
+    // A boot sector of our own at 0:7C00: mov cx,0Fh; mov dx,4240h (1 s); mov ah,86h; int 15h; hlt
+    m.memory.writeBytes(0x7c00, new Uint8Array([0xb9, 0x0f, 0x00, 0xba, 0x40, 0x42, 0xb4, 0x86, 0xcd, 0x15, 0xfa, 0xf4]));
+    m.cpu.loadSegmentReal(1, 0);
+    m.cpu.eip = 0x7c00;
+    const start = m.clock.now();
+    let guard = 0;
+    while (m.cpu.eip !== 0x7c0c && guard++ < 10_000) m.run(10_000);
+    const waited = m.clock.now() - start;
+    expect(m.cpu.eip).toBe(0x7c0c);
+    expect(waited).toBeGreaterThanOrEqual(1e9);
+    expect(waited).toBeLessThan(1.2e9);
+  });
+});
