@@ -189,9 +189,11 @@ export class Cpu implements Stateful, FpuMemory {
   eaOffset = 0;
   eaSeg = 3;
 
-  // Code fetch cache: linear page of the current code page and its offset in mem, or -1.
-  fetchLinPage = -1;
-  fetchMemBase = 0;
+  // Code fetch cache: EIP values in [fetchEipLo, fetchEipHi) lie on one RAM page of the current
+  // code segment and are found at mem[fetchAdj + eip]. fetchEipHi = 0 invalidates it.
+  fetchEipLo = 0;
+  fetchEipHi = 0;
+  fetchAdj = 0;
 
   // TLB: per linear page, the physical page address and permission bits.
   private readonly tlbPhys = new Int32Array(1 << 20);
@@ -279,7 +281,7 @@ export class Cpu implements Stateful, FpuMemory {
     const user = this.cpl === 3;
     this.tlbReadNeed = user ? TLB_USER_READ : TLB_SUP_READ;
     this.tlbWriteNeed = user ? TLB_USER_WRITE : TLB_SUP_WRITE;
-    this.fetchLinPage = -1;
+    this.fetchEipHi = 0;
   }
 
   setSegment(seg: number, selector: number, base: number, limit: number, flags: number): void {
@@ -288,7 +290,7 @@ export class Cpu implements Stateful, FpuMemory {
     this.segLimit[seg] = limit;
     this.segFlags[seg] = flags;
     if (seg === SEG_CS) {
-      this.fetchLinPage = -1;
+      this.fetchEipHi = 0;
       this.code32 = this.protectedMode && (flags & SF_DB) !== 0;
     } else if (seg === SEG_SS) {
       this.stack32 = this.protectedMode && (flags & SF_DB) !== 0;
@@ -300,7 +302,7 @@ export class Cpu implements Stateful, FpuMemory {
     selector &= 0xffff;
     this.segSel[seg] = selector;
     this.segBase[seg] = selector << 4;
-    if (seg === SEG_CS) this.fetchLinPage = -1;
+    if (seg === SEG_CS) this.fetchEipHi = 0;
   }
 
   // ------------------------------------------------------------------ EFLAGS
@@ -414,7 +416,7 @@ export class Cpu implements Stateful, FpuMemory {
   // ------------------------------------------------------------------ paging
 
   flushTlb(includeGlobal = false): void {
-    this.fetchLinPage = -1;
+    this.fetchEipHi = 0;
     if (this.tlbOverflow) {
       if (includeGlobal) {
         this.tlbFlags.fill(0);
@@ -442,7 +444,7 @@ export class Cpu implements Stateful, FpuMemory {
 
   invalidatePage(linear: number): void {
     this.tlbFlags[linear >>> 12] = 0;
-    this.fetchLinPage = -1;
+    this.fetchEipHi = 0;
   }
 
   /**
@@ -593,7 +595,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write8(p, v);
-    if (e < 0) this.fetchLinPage = this.pollCountdown = -1;
+    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; }
   }
 
   private physWrite16(p: number, v: number): void {
@@ -609,7 +611,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write16(p, v);
-    if (e < 0) this.fetchLinPage = this.pollCountdown = -1;
+    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; }
   }
 
   private physWrite32(p: number, v: number): void {
@@ -628,7 +630,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write32(p, v);
-    if (e < 0) this.fetchLinPage = this.pollCountdown = -1;
+    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; }
   }
 
   // ------------------------------------------------------------------ linear access
@@ -716,26 +718,34 @@ export class Cpu implements Stateful, FpuMemory {
 
   // ------------------------------------------------------------------ code fetch
 
-  /** Refill the fetch cache for linear address `lin`; returns its offset in mem or -1. */
-  private fetchSlow(lin: number): number {
+  /** Refill the fetch cache for `eip` at linear `lin`; returns its offset in mem or -1 (not RAM). */
+  private fetchSlow(eip: number, lin: number): number {
     const phys = this.translateRead(lin, this.tlbReadNeed);
     const e = this.readMap[phys >>> 12];
     if (e < 0) {
-      this.fetchLinPage = -1;
+      this.fetchEipHi = 0;
       return -1;
     }
-    this.fetchLinPage = lin >>> 12;
-    // The page under the A20 mask is still a whole page: the mask only touches bit 20.
-    this.fetchMemBase = e << 12;
-    return this.fetchMemBase | (lin & 0xfff);
+    // The page under the A20 mask is still a whole page: the mask only touches bit 20. The
+    // window stops one short of the offset limit so that eip + 1 never needs wrapping in it.
+    const pageEip = eip - (lin & 0xfff);
+    this.fetchEipLo = pageEip < 0 ? 0 : pageEip;
+    const end = pageEip + 0x1000;
+    const max = this.code32 ? 0xffffffff : 0xffff;
+    this.fetchEipHi = end > max ? max : end;
+    this.fetchAdj = (e << 12) - pageEip;
+    return (e << 12) | (lin & 0xfff);
   }
 
   fetch8(): number {
     const eip = this.eip;
+    if (eip >= this.fetchEipLo && eip < this.fetchEipHi) {
+      this.eip = eip + 1;
+      return this.mem[this.fetchAdj + eip];
+    }
     const lin = (this.segBase[SEG_CS] + eip) | 0;
     this.eip = this.code32 ? (eip + 1) >>> 0 : (eip + 1) & 0xffff;
-    if (lin >>> 12 === this.fetchLinPage) return this.mem[this.fetchMemBase | (lin & 0xfff)];
-    const i = this.fetchSlow(lin);
+    const i = this.fetchSlow(eip, lin);
     if (i >= 0) return this.mem[i];
     return this.memory.read8(this.translateRead(lin, this.tlbReadNeed));
   }

@@ -190,7 +190,7 @@ export function portOut(c: Cpu, port: number, size: number, v: number): void {
   else c.io.out32(port, v);
   // Port writes may remap memory (PAM, A20, VGA windows): drop the fetch cache; they may also
   // raise or unmask an interrupt: poll INTR at the next boundary.
-  c.fetchLinPage = -1;
+  c.fetchEipHi = 0;
   c.pollCountdown = 0;
 }
 
