@@ -76,7 +76,7 @@ export function settingsFromOptions(o: RunOptions): VmSettings {
   if (!CPU_MODELS.includes(cpu)) throw new UsageError(`--cpu must be one of ${CPU_MODELS.join(', ')}`);
   const nic = (v.nic ?? 'none') as NicModel;
   if (!NIC_MODELS.includes(nic)) throw new UsageError('--nic must be ne2k-pci, ne2k-isa, rtl8139 or none');
-  let firmware: VmSettings['firmware'] = 'seabios';
+  let firmware: VmSettings['firmware'] = 'builtin';
   if (v.firmware === 'builtin' || v.firmware === 'seabios') firmware = v.firmware;
   else if (v.firmware) firmware = { path: v.firmware };
   let boot = v.boot?.toLowerCase();

@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { VmSettings } from '../../core/api/contract.js';
 import type { HostClock, IdeAttachment, Machine, MachineConfig, SerialBackend } from '../../core/board/machine.js';
 import { PcMachine } from '../../core/board/pc.js';
+import { buildBiosRom } from '../../core/firmware/rom.js';
+import { attachBuiltinFirmware } from '../../core/firmware/services.js';
 import type { BlockDevice } from '../../core/disk/block.js';
 import { openVmDisk } from '../disk/index.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -48,7 +50,9 @@ export function loadFirmware(setting: VmSettings['firmware'], vgaOverride?: stri
   let biosPath: string;
   let vgaPath: string | null = null;
   if (setting === 'builtin') {
-    throw new SetupError("firmware 'builtin' is not available yet (the project's own BIOS is not built); use --firmware seabios");
+    // The project's own BIOS: generated from core/firmware (the same bytes the build writes
+    // to resources/firmware/perseus-bios.bin); it provides INT 10h itself, so no VGA ROM.
+    return { bios: buildBiosRom().image, vga: vgaOverride ? readRom(vgaOverride, 'VGA BIOS') : null, name: 'builtin' };
   } else if (setting === 'seabios') {
     biosPath = SEABIOS_BIOS;
     vgaPath = SEABIOS_VGABIOS;
@@ -143,6 +147,7 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
   };
   try {
     const machine = new PcMachine(config);
+    if (fw.name === 'builtin') attachBuiltinFirmware(machine);
     // The host side of the network (NAT sockets, LAN port) ends with the machine: hosts call
     // closeNetwork(machine) at power off.
     if (network) networkOf.set(machine, network);

@@ -25,9 +25,16 @@ describe('perseus run', () => {
     expect((await quiet(() => runCommand(['--bogus']))).result).toBe(2);
     expect((await quiet(() => runCommand(['--memory', 'lots']))).result).toBe(2);
     expect((await quiet(() => runCommand(['--hdc', 'a', '--cdrom', 'b']))).result).toBe(2);
-    const builtin = await quiet(() => runCommand(['--firmware', 'builtin']));
-    expect(builtin.result).toBe(1);
-    expect(builtin.stderr).toMatch(/builtin.*not available/);
+    const missing = await quiet(() => runCommand(['--firmware', '/nonexistent/perseus-bios.bin', '--timeout', '5']));
+    expect(missing.result).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read BIOS image \/nonexistent\/perseus-bios\.bin/);
+  });
+
+  it('boots with the project\'s own firmware (--firmware builtin) to a guest marker', async () => {
+    const img = sharedFile('guests', 'mikeos-4.6.1.flp');
+    if (!img) return;
+    const ok = await quiet(() => runCommand(['--fda', img, '--firmware', 'builtin', '--deterministic', '--until', 'Thanks for trying out MikeOS!', '--timeout', '60']));
+    expect(ok.result).toBe(0);
   });
 
   it('--until matches the screen (exit 0), writes text and a PNG; --timeout names what it waited for', async () => {

@@ -80,9 +80,9 @@ describe.skipIf(!haveSeabios)('the real PC in a VM worker', () => {
   });
 
   test('settings the platform cannot build are a crash with its message', async () => {
-    const builtin = await hv.powerOn('pc-builtin', pcSettings({ firmware: 'builtin' }));
-    expect(builtin.state).toBe('crashed');
-    expect(builtin.error).toMatch(/firmware 'builtin'/);
+    const noBios = await hv.powerOn('pc-nobios', pcSettings({ firmware: { path: '/nonexistent/perseus-bios.bin' } }));
+    expect(noBios.state).toBe('crashed');
+    expect(noBios.error).toMatch(/cannot read BIOS image \/nonexistent\/perseus-bios\.bin/);
 
     const noImage = await hv.powerOn('pc-missing', pcSettings({ floppyA: '/nonexistent/perseus-test.img' }));
     expect(noImage.state).toBe('crashed');
