@@ -1,6 +1,8 @@
 // `npm run bench`: speed figures, each reported as a ratio against a reference engine
 // measured in the same run.
 //
+//   firmware   host time from power-on to the first boot-sector instruction with our BIOS,
+//              against SeaBIOS on the same emulated machine.
 //   cpu-loop   a CPU-bound real-mode loop (ALU, INC/DEC, a taken branch: 5 instructions per
 //              iteration) run by our interpreter and by v86's interpreter (v86-nojit) on the
 //              same code, placed as a 64 KiB "BIOS" image at F000:0000 so both start it
@@ -20,6 +22,11 @@ import { pathToFileURL } from 'node:url';
 import { Cpu } from '../../core/cpu/cpu.js';
 import { IoBus } from '../../core/bus/io.js';
 import { PhysicalMemory } from '../../core/bus/memory.js';
+import type { MachineConfig } from '../../core/board/machine.js';
+import { PcMachine } from '../../core/board/pc.js';
+import { MemoryBlockDevice } from '../../core/disk/block.js';
+import { measurePowerOnToBootSector } from '../../core/firmware/bench.js';
+import { hostClock, loadFirmware } from '../../main/run/setup.js';
 
 const V86_VERSION = process.env.V86_VERSION ?? '0.5.462';
 const BENCH_DIR = process.env.PERSEUS_BENCH_DIR ?? join(tmpdir(), 'perseus-bench');
@@ -126,6 +133,48 @@ function row(r: EngineResult, reference?: EngineResult): string {
   return `| ${r.engine.padEnd(10)} | ${r.ms.toFixed(0).padStart(7)} ms | ${r.mips.toFixed(1).padStart(7)} MIPS${ratio} |`;
 }
 
+/** A 1.44 MB floppy whose boot sector just halts: enough to time power-on → boot sector. */
+function bootFloppyConfig(): MachineConfig {
+  const image = new Uint8Array(1474560);
+  image.set([0xfa, 0xf4, 0xeb, 0xfd], 0); // cli; hlt; jmp $-1
+  image[510] = 0x55;
+  image[511] = 0xaa;
+  return {
+    memoryMiB: 32, cpuModel: 'pentium2', biosRom: new Uint8Array(0), vgaRom: null, bootOrder: 'a',
+    floppy: [new MemoryBlockDevice(image, true), null], ide: [null, null, null, null],
+    nic: { model: 'none', backend: null }, serial: [], clock: hostClock(true), deterministic: true, log: () => {},
+  };
+}
+
+/** The same measurement with SeaBIOS (the reference firmware), in 1000-instruction steps. */
+function measureSeabiosToBootSector(): { hostMs: number; instructions: number } | null {
+  let fw;
+  try { fw = loadFirmware('seabios'); } catch { return null; }
+  const started = performance.now();
+  const m = new PcMachine({ ...bootFloppyConfig(), biosRom: fw.bios, vgaRom: fw.vga });
+  while (m.instructionCount < 2e9 && !m.poweredOff) {
+    m.run(1000);
+    if (m.cpu.segSel[1] === 0 && m.cpu.eip >= 0x7c00 && m.cpu.eip < 0x7c10) {
+      return { hostMs: performance.now() - started, instructions: m.instructionCount };
+    }
+  }
+  return null;
+}
+
+function firmwareSection(): void {
+  const ours = measurePowerOnToBootSector(bootFloppyConfig());
+  const reference = measureSeabiosToBootSector();
+  console.log('');
+  console.log('power-on → first boot-sector instruction (host time, same machine model, floppy boot)');
+  console.log(`| perseus builtin | ${ours.hostMs.toFixed(1).padStart(8)} ms | ${ours.instructions} instructions | target < 200 ms |`);
+  if (reference) {
+    console.log(`| SeaBIOS         | ${reference.hostMs.toFixed(1).padStart(8)} ms | ${reference.instructions} instructions | reference |`);
+    console.log(`firmware: builtin time = ${(ours.hostMs / reference.hostMs).toFixed(3)}× SeaBIOS's on our machine`);
+  } else {
+    console.log('firmware: SeaBIOS not installed (apt-get install seabios): no reference figure');
+  }
+}
+
 async function main(): Promise<number> {
   const image = buildLoopImage(LOOP_ITERATIONS);
   console.log(`cpu-loop: ${LOOP_ITERATIONS} iterations × ${INSTRUCTIONS_PER_ITERATION} instructions`);
@@ -148,6 +197,7 @@ async function main(): Promise<number> {
   if (reference) {
     console.log(`cpu-loop: perseus time = ${(ours.ms / reference.ms).toFixed(2)}× v86-nojit's (target ≤ 1.0)`);
   }
+  firmwareSection();
   return 0;
 }
 
