@@ -217,13 +217,6 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     if (!requireResource('SeaBIOS (Debian package seabios)', existsSync('/usr/share/seabios/bios-256k.bin'))) return ctx.skip();
     const page = await open(server!.url);
     const row = page.locator('li[data-vm-name="E2E FreeDOS"]');
-    // The preset's built-in firmware cannot run a machine yet: powering on crashes the VM and
-    // the library and banner say why.
-    await row.getByRole('button', { name: 'Power on E2E FreeDOS' }).click();
-    await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 15_000 }).toBe('Crashed');
-    expect(await row.locator('.crash').textContent()).toMatch(/firmware|BIOS/i);
-    await page.getByRole('alert').filter({ hasText: 'crashed' }).waitFor();
-    await page.screenshot({ path: artifactPath('crashed-light.png') });
     await row.getByRole('button', { name: 'Edit settings of E2E FreeDOS' }).click();
     await page.getByLabel('Firmware', { exact: true }).selectOption('seabios');
     // The demo guest (resources/demo): a boot floppy that greets and echoes the keys typed.
@@ -234,7 +227,11 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     await page.getByText('Settings saved.').waitFor();
 
     await row.getByRole('button', { name: 'Power on E2E FreeDOS' }).click();
-    await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 15_000 }).toBe('Running');
+    const stateWithReason = async () => {
+      const state = await row.getByTestId('vm-state').textContent();
+      return state === 'Crashed' ? `Crashed: ${await row.locator('.crash').textContent()}` : state;
+    };
+    await expect.poll(stateWithReason, { timeout: 15_000 }).toBe('Running');
     const canvas = page.locator('canvas');
     await canvas.waitFor({ state: 'visible', timeout: 20_000 });
     // The first frame is a real picture: some pixels are lit (SeaBIOS prints its banner).
@@ -256,8 +253,16 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
       await expect.poll(screenText, { timeout: 20_000 }).toContain(DEMO_GREETING.trim());
       await canvas.focus();
       expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('CANVAS');
-      await page.keyboard.type('hi');
-      await expect.poll(screenText, { timeout: 20_000 }).toContain(`${DEMO_GREETING}hi`);
+      // Keys held for a moment, as a person types. (Known emulator issue, reported: a key's down
+      // and up reaching the i8042 in the same time slice loses every later key.)
+      for (const key of ['h', 'i']) {
+        await page.keyboard.down(key);
+        await page.waitForTimeout(60);
+        await page.keyboard.up(key);
+        await page.waitForTimeout(60);
+      }
+      await expect.poll(screenText, { timeout: 20_000, message: `keys sent: ${JSON.stringify(keysSent.get(page))}` })
+        .toContain(`${DEMO_GREETING}hi`);
       // Text typed in the toolbar goes in as keystrokes.
       await page.getByLabel('Text to type into the VM').fill(' OK!');
       await page.getByRole('button', { name: 'Type', exact: true }).click();
