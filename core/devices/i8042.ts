@@ -27,10 +27,13 @@ const MS = 1_000_000;
 /** Host-typed keys are fed this far apart so the guest's keyboard buffer keeps up. */
 const TYPE_GAP_NS = 15 * MS;
 
+/** Time for the next byte to reach the output buffer after a read of port 0x60. */
+const REFILL_NS = 100_000;
+
 export class I8042 implements Stateful {
   readonly vmstate: VMStateDecl = {
     name: 'i8042',
-    version: 1,
+    version: 2,
     fields: [
       { name: 'ccb', type: 'u8' }, { name: 'status', type: 'u8' }, { name: 'outputPort', type: 'u8' },
       { name: 'outByte', type: 'u8' }, { name: 'pendingCommand', type: 'u8' }, { name: 'ram', type: 'u8[]', length: 32 },
@@ -42,8 +45,19 @@ export class I8042 implements Stateful {
       { name: 'mouseId', type: 'u8' }, { name: 'mouseKnock', type: 'u8' }, { name: 'mousePendingCommand', type: 'u8' },
       { name: 'mouseButtons', type: 'u8' }, { name: 'mouseDx', type: 'i32' }, { name: 'mouseDy', type: 'i32' }, { name: 'mouseDz', type: 'i32' },
       { name: 'irq1Level', type: 'bool' }, { name: 'irq12Level', type: 'bool' },
+      { name: 'refillDeadline', type: 'f64' },
     ],
+    // v2 paces the output buffer (refillDeadline); a v1 state had no byte on its way.
+    migrate: { 1: (f) => f.set('refillDeadline', -1) },
   };
+  /**
+   * After the guest reads port 0x60 the next queued byte arrives only after REFILL_NS, as the
+   * serial link from the keyboard or mouse takes time. The IRQ line drops in between, so the
+   * edge-triggered PIC sees a new edge for every byte (reloading at once would keep IRQ 1 high
+   * and the guest would miss all bytes after the first). -1 when no refill is pending.
+   */
+  refillDeadline = -1;
+  private readonly refillTimer: Timer;
   ccb = 0;
   status = 0;
   outputPort = 0;
@@ -96,6 +110,10 @@ export class I8042 implements Stateful {
     this.commandPort = { read8: () => this.status, write8: (_o, v) => this.writeCommand(v) };
     this.repeatTimer = clock.createTimer('kbd-repeat', () => this.repeat());
     this.typeTimer = clock.createTimer('kbd-type', () => this.feedTyped());
+    this.refillTimer = clock.createTimer('kbc-refill', () => {
+      this.refillDeadline = -1;
+      this.updateIrqs();
+    });
     this.reset();
   }
 
@@ -125,6 +143,8 @@ export class I8042 implements Stateful {
     this.repeatTimer.cancel();
     this.typeQueue = [];
     this.typeTimer.cancel();
+    this.refillDeadline = -1;
+    this.refillTimer.cancel();
     this.updateIrqs();
   }
 
@@ -134,6 +154,8 @@ export class I8042 implements Stateful {
     this.pressed.clear();
     this.repeatCode = null;
     this.repeatTimer.cancel();
+    if (this.refillDeadline >= 0) this.refillTimer.set(this.refillDeadline);
+    else this.refillTimer.cancel();
   }
 
   private resetKeyboard(): void {
@@ -164,7 +186,7 @@ export class I8042 implements Stateful {
   // ---- output buffer
 
   private updateIrqs(): void {
-    if (!(this.status & STAT_OBF)) {
+    if (!(this.status & STAT_OBF) && this.refillDeadline < 0) {
       if (this.ctrlQueue.length) {
         const v = this.ctrlQueue.shift()!;
         this.load(v & 0xff, (v & 0x100) !== 0);
@@ -232,7 +254,12 @@ export class I8042 implements Stateful {
 
   readData(): number {
     const v = this.outByte;
+    const wasFull = (this.status & STAT_OBF) !== 0;
     this.status &= ~(STAT_OBF | STAT_AUX);
+    if (wasFull && (this.ctrlQueue.length || this.kbdQueue.length || this.auxQueue.length)) {
+      this.refillTimer.setIn(REFILL_NS);
+      this.refillDeadline = this.refillTimer.deadline;
+    }
     this.updateIrqs();
     return v;
   }
