@@ -23,6 +23,7 @@ import type { IoBus, PortHandler } from '../bus/io.js';
 import type { MmioHandler } from '../bus/memory.js';
 import { PCI_COMMAND, PciFunction } from '../bus/pci.js';
 import type { Stateful, VMStateDecl } from '../state/vmstate.js';
+import { crc32 } from '../util/crc32.js';
 
 // Register offsets.
 const IDR0 = 0x00;
@@ -104,21 +105,9 @@ export interface Rtl8139Options {
   clockNs?: () => number;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
 /** Ethernet FCS (CRC-32, reflected). */
 export function ethernetCrc(data: Uint8Array, len = data.length): number {
-  let c = -1;
-  for (let i = 0; i < len; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
+  return crc32(data.subarray(0, len));
 }
 
 /** Multicast filter bit: the top 6 bits of the big-endian CRC of the destination address. */

@@ -24,6 +24,7 @@ import {
   type Stateful,
   type StateValue,
 } from './vmstate.js';
+import { crc32 } from '../util/crc32.js';
 
 export const STATE_MAGIC = 'PRSSTATE';
 export const FORMAT_VERSION = 1;
@@ -42,21 +43,7 @@ export interface SavedState {
   sections: SavedSection[];
 }
 
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
-export function crc32(data: Uint8Array, crc = 0): number {
-  let c = ~crc;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
-}
+export { crc32 };
 
 class Writer {
   private buf = new Uint8Array(1 << 16);
