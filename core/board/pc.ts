@@ -199,6 +199,8 @@ export class PcMachine implements Machine {
       shutdown: () => this.requestReset('triple-fault'),
       ferr: (asserted) => this.irqs.setSource(13, 1 << 31, asserted),
       apicBaseChanged: (value) => this.lapic.setBaseMsr(value),
+      // One tick per nominal instruction time, idle skips included.
+      tscTicks: () => Math.floor(this.clock.now() / this.clock.nsPerInstruction),
     };
 
     // ISA devices

@@ -18,6 +18,12 @@ export interface CpuPlatformHooks {
   ferr?(asserted: boolean): void;
   /** WRMSR to IA32_APIC_BASE, so the local APIC can move or be disabled. */
   apicBaseChanged?(value: number): void;
+  /**
+   * Time-stamp counter ticks since power-on. The board derives them from virtual time, so the
+   * TSC keeps running while the guest halts and time skips ahead (a TSC that stood still
+   * during idle froze Linux's tsc clocksource). Without the hook the TSC counts instructions.
+   */
+  tscTicks?(): number;
 }
 
 /**

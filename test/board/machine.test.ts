@@ -90,4 +90,19 @@ describe('PcMachine', () => {
     expect(dt).toBeGreaterThanOrEqual(35);
     expect(dt).toBeLessThanOrEqual(38);
   });
+
+  it('keeps the TSC running through idle time the clock skips (a halted guest still sees time pass)', () => {
+    // Reset vector: rdtsc; mov ebx,eax; mov ecx,edx; rdtsc; hlt
+    const rom = new Uint8Array(0x10000);
+    rom.set([0x0f, 0x31, 0x66, 0x89, 0xc3, 0x66, 0x89, 0xd1, 0x0f, 0x31, 0xf4], 0xfff0);
+    const m = new PcMachine({ ...pcConfig(), biosRom: rom, vgaRom: null });
+    m.run(3);
+    m.clock.advance(1e9); // what an idle skip to a timer one second away does
+    m.run(1);
+    const delta = ((m.cpu.regs[0] >>> 0) - (m.cpu.regs[3] >>> 0)) >>> 0;
+    const ticksPerSecond = 1e9 / m.clock.nsPerInstruction;
+    expect(delta).toBeGreaterThanOrEqual(ticksPerSecond);
+    expect(delta).toBeLessThan(ticksPerSecond + 10);
+    expect(m.cpu.regs[2]).toBe(m.cpu.regs[1]);
+  });
 });

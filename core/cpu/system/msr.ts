@@ -41,9 +41,15 @@ export function cpuid(cpu: Cpu): void {
 
 const TWO32 = 0x100000000;
 
-/** The time-stamp counter: executed instructions plus the offset WRMSR(0x10) set. */
+/** TSC ticks before the offset: the platform's clock, or executed instructions without one. */
+function tscBase(cpu: Cpu): number {
+  const ticks = cpu.hooks.tscTicks;
+  return ticks !== undefined ? ticks() : cpu.instructionCount;
+}
+
+/** The time-stamp counter: the platform's ticks plus the offset WRMSR(0x10) set. */
 export function readTsc(cpu: Cpu): number {
-  return cpu.instructionCount + cpu.tscOffset;
+  return tscBase(cpu) + cpu.tscOffset;
 }
 
 export function rdtsc(cpu: Cpu): void {
@@ -171,7 +177,7 @@ export function wrmsr(cpu: Cpu): void {
   const lo = cpu.regs[0], hi = cpu.regs[2];
   switch (msr) {
     case MSR_TSC:
-      cpu.tscOffset = (hi >>> 0) * TWO32 + (lo >>> 0) - cpu.instructionCount;
+      cpu.tscOffset = (hi >>> 0) * TWO32 + (lo >>> 0) - tscBase(cpu);
       return;
     case MSR_APIC_BASE:
       if ((features & FEAT_APIC) === 0) cpu.fault(EXC_GP, 0);
