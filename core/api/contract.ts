@@ -80,7 +80,10 @@ export type InputEvent =
   | { type: 'key'; code: string; down: boolean }
   /** Relative mouse motion and buttons (bit 0 left, 1 right, 2 middle). */
   | { type: 'mouse'; dx: number; dy: number; dz: number; buttons: number }
-  /** Absolute pointer in 0..1 of the screen, for guests with an absolute device. */
+  /**
+   * Absolute pointer in 0..1 of the screen (left/top 0, right/bottom 1), for guests with an
+   * absolute device (the VMware backdoor pointer, scaled to 0..0xFFFF there); buttons as above.
+   */
   | { type: 'mouse-abs'; x: number; y: number; buttons: number }
   /** Text typed as keystrokes (Paste as keystrokes). */
   | { type: 'text'; text: string }
@@ -103,6 +106,43 @@ export interface AppInfo {
   dataDir: string;
   transport: 'electron' | 'web';
 }
+
+/** A node of a VM's snapshot tree (listSnapshots returns them oldest first). */
+export interface SnapshotNode {
+  id: string;
+  /** The parent node; null for a root. */
+  parentId: string | null;
+  name: string;
+  description: string;
+  /** ISO 8601. */
+  createdAt: string;
+  /** A PNG of the screen (at most 160 pixels wide) as a data: URL; null without one. */
+  thumbnail: string | null;
+  /** True for the node the VM continues from (the parent of its next snapshot). */
+  isCurrent: boolean;
+  /** False for a disks-only snapshot (taken while the VM was off): reverting boots afresh. */
+  hasState: boolean;
+}
+
+/** Removable-media drives: floppy A:, floppy B:, and the first IDE CD-ROM drive. */
+export type MediaDrive = 'fda' | 'fdb' | 'cdrom';
+export const MEDIA_DRIVES: readonly MediaDrive[] = ['fda', 'fdb', 'cdrom'];
+
+/** An image the user inserted or attached lately (most recent first). */
+export interface RecentImage {
+  path: string;
+  kind: 'floppy' | 'cdrom' | 'disk';
+  /** ISO 8601 of the last use. */
+  lastUsedAt: string;
+  /** False when the file is gone (the UI may grey it out). */
+  exists: boolean;
+}
+
+export type DiskImageFormat = 'qcow2' | 'raw' | 'vmdk' | 'vdi' | 'vhd';
+export const DISK_IMAGE_FORMATS: readonly DiskImageFormat[] = ['qcow2', 'raw', 'vmdk', 'vdi', 'vhd'];
+
+/** Long snapshot steps report progress; operations: take, revert, delete, suspend, resume. */
+export type SnapshotOperation = 'take' | 'revert' | 'delete' | 'suspend' | 'resume';
 
 /** Every request: params in, result out. */
 export interface ApiMethods {
@@ -128,6 +168,43 @@ export interface ApiMethods {
   getScreenText: { params: { id: string }; result: string };
   /** Ask for a full screen update event (a UI that just attached). */
   requestFullFrame: { params: { id: string }; result: null };
+  /** The VM's snapshot tree, whatever its power state. */
+  listSnapshots: { params: { id: string }; result: SnapshotNode[] };
+  /**
+   * A snapshot as a child of the current node. Running or paused: a live snapshot (machine
+   * state, RAM, disks, thumbnail; a running VM pauses briefly and runs on). Off: disks only.
+   * Emits snapshot-progress, then snapshots-changed.
+   */
+  takeSnapshot: { params: { id: string; name: string; description?: string }; result: SnapshotNode };
+  /**
+   * Make `snapshotId` the current node; changes since the current node are discarded. A
+   * running or paused VM continues from the snapshot's machine state at once (it stays
+   * paused if it was); an off or suspended VM gets the snapshot's disks and, when it holds
+   * machine state, the next powerOn resumes from it (the VM is 'suspended' meanwhile).
+   */
+  revertSnapshot: { params: { id: string; snapshotId: string }; result: VmStatus };
+  /** Delete one node (its children move to its parent); no other snapshot changes. The caller asks the user first. */
+  deleteSnapshot: { params: { id: string; snapshotId: string }; result: null };
+  renameSnapshot: { params: { id: string; snapshotId: string; name: string; description?: string }; result: SnapshotNode };
+  /**
+   * Save the running (or paused) machine to disk and stop its worker: the VM becomes
+   * 'suspended', also across app restarts, and powerOn resumes it exactly where it was.
+   */
+  suspend: { params: { id: string }; result: VmStatus };
+  /**
+   * Put an image into a floppy drive or the CD-ROM drive, running or not: a running guest
+   * sees a media change. The VM's settings keep the new medium; the image joins the recent list.
+   */
+  insertMedia: { params: { id: string; drive: MediaDrive; path: string }; result: VmRecord };
+  /** Empty a floppy drive or the CD-ROM drive (running or not); the guest sees the medium go. */
+  ejectMedia: { params: { id: string; drive: MediaDrive }; result: VmRecord };
+  /** Images used lately, most recent first; `kind` filters. */
+  listRecentImages: { params: { kind?: RecentImage['kind'] }; result: RecentImage[] };
+  /**
+   * Create a blank disk image (fails when `path` exists). `sizeMiB` 1..2097152 (2 TiB); the
+   * result's sizeBytes is the virtual size (vhd rounds up to its geometry).
+   */
+  createDisk: { params: { path: string; sizeMiB: number; format: DiskImageFormat }; result: { path: string; format: DiskImageFormat; sizeBytes: number } };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -138,6 +215,8 @@ export const API_METHODS: readonly ApiMethod[] = [
   'appInfo', 'listVms', 'getVm', 'createVm', 'updateVm', 'deleteVm', 'validateSettings',
   'powerOn', 'powerOff', 'shutdown', 'reset', 'pause', 'resume', 'getStatus',
   'sendInput', 'getScreenText', 'requestFullFrame',
+  'listSnapshots', 'takeSnapshot', 'revertSnapshot', 'deleteSnapshot', 'renameSnapshot', 'suspend',
+  'insertMedia', 'ejectMedia', 'listRecentImages', 'createDisk',
 ];
 
 export type ApiEvent =
@@ -146,6 +225,10 @@ export type ApiEvent =
   | { type: 'vm-status'; status: VmStatus }
   | { type: 'screen'; update: ScreenUpdate }
   | { type: 'log'; id?: string; level: 'info' | 'warn' | 'error'; message: string }
+  /** A long snapshot step of VM `id`: `fraction` 0..1; `done` once the operation ended (ok or not). */
+  | { type: 'snapshot-progress'; id: string; operation: SnapshotOperation; step: string; fraction: number; done: boolean; error?: string }
+  /** VM `id`'s snapshot tree changed (take, revert, delete, rename): listSnapshots again. */
+  | { type: 'snapshots-changed'; id: string }
   /** An application-menu command (Electron menu, or the web console's own menu) for the UI to carry out. */
   | { type: 'menu'; action: MenuAction; path?: string };
 
