@@ -23,3 +23,4 @@ export {
   type VmDiskOptions,
 } from './image.js';
 export type { CheckResult, DiskFormat, DiskImage, DiskInfo } from './types.js';
+export { foldLayer, qcow2Backing, rebaseQcow2File } from './rebase.js';

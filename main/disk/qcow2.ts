@@ -257,6 +257,35 @@ export class Qcow2Image implements DiskImage {
     readData(this.file, host + within, out);
   }
 
+  /**
+   * Whether guest cluster `ci` has an entry in this image's own tables (data, compressed or a
+   * zero flag), i.e. reads of it do not fall through to the backing file.
+   */
+  clusterInLayer(ci: number): boolean {
+    const l1i = Math.floor(ci / this.l2Entries);
+    if (l1i >= this.l1Size) return false;
+    const l2Offset = entryOffset(this.l1View.getUint32(l1i * 8), this.l1View.getUint32(l1i * 8 + 4));
+    if (l2Offset === 0) return false;
+    const l2 = this.loadTable(this.l2Cache, l2Offset, 'L2 table');
+    const v = new DataView(l2.buffer, l2.byteOffset, l2.length);
+    const at = (ci % this.l2Entries) * 8;
+    const hi = v.getUint32(at);
+    const lo = v.getUint32(at + 4);
+    if (hi & COMPRESSED_HI) return true;
+    if (this.version === 3 && lo & 1) return true;
+    return entryOffset(hi, lo) !== 0;
+  }
+
+  /** Guest clusters that have an entry in this image's own tables, in order. */
+  *layerClusters(): Generator<number> {
+    const total = Math.ceil(this.size / this.clusterSize);
+    for (let l1i = 0; l1i < this.l1Size; l1i++) {
+      if (entryOffset(this.l1View.getUint32(l1i * 8), this.l1View.getUint32(l1i * 8 + 4)) === 0) continue;
+      const first = l1i * this.l2Entries;
+      for (let ci = first; ci < Math.min(total, first + this.l2Entries); ci++) if (this.clusterInLayer(ci)) yield ci;
+    }
+  }
+
   private readBacking(pos: number, out: Uint8Array): void {
     const b = this.backing;
     if (!b || pos >= b.size) {

@@ -11,10 +11,15 @@
 //   VMware Workstation).
 // - A chain reaching MAX_CHAIN images is flattened when the next snapshot freezes it: that
 //   node gets a standalone qcow2 copy, so chains never outgrow main/disk's backing depth.
-// - delete N: the node row and its state file go; its children take N's parent. Disk data is
-//   never merged or rewritten: N's frozen images stay while another node's chain or the VM's
-//   chain holds them (they are backing files there) and are deleted when none does. So no
-//   other node ever changes.
+// - delete N: the node row and its state file go; its children take N's parent. N's top
+//   image (its layer: what changed between N's parent and N) is folded into the one image
+//   that depends on it (main/disk/rebase.ts: copy the clusters that image lacks, then point
+//   its header past the layer) and deleted. With two or more dependents (N had several
+//   children, or children and the VM's current top) the layer stays as a shared base without
+//   a node: copying it into each would multiply its size; it is folded as soon as one
+//   dependent is left (after a sibling's delete, or a revert that drops the current top).
+//   Every fold keeps what each image reads identical, so no other node changes by a byte.
+//   A base image outside the snapshot folder (the VM's own disk) is never folded or deleted.
 // - Only files inside <vmDir>/snapshots/ are ever deleted; the VM's base images never are,
 //   but after the first snapshot they are read-only backing files.
 //
@@ -29,7 +34,7 @@ import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { ApiError, type VmRecord } from '../../core/api/contract.js';
 import type { Machine } from '../../core/board/machine.js';
-import { convertImage, createOverlay, openDiskImage, type DiskImage } from '../disk/index.js';
+import { convertImage, createOverlay, foldLayer, openDiskImage, type DiskImage } from '../disk/index.js';
 import type { VmLibrary } from '../library/index.js';
 import { encodePng } from '../run/png.js';
 import { LiveDisk } from './live-disk.js';
@@ -330,20 +335,116 @@ export class SnapshotStore {
     }
     this.db.transaction(() => this.setHead(vmId, snap.id, newChains))();
     this.gc(vmId);
+    this.compact(vmId, live);
     return { snapshot: this.resolve(vmId, snap.id), state };
   }
 
-  /** Deletes a node; its children move to its parent. No other node's disks or state change. */
-  delete(vmId: string, ref: string): void {
+  /**
+   * Deletes a node; its children move to its parent and no other node's disks or state
+   * change by a byte. The node's disk layer is folded into the one image that depends on it
+   * (its only child's top, or the VM's current top) and removed; with two or more dependents
+   * it stays as a shared base without a node, and is folded once one dependent is left.
+   *
+   * The VM's current top image is written only when the VM is off (its disks not open) or
+   * its open disks are passed as `live` (they are flushed and reopened); otherwise a layer
+   * below a running VM's top waits as a shared base until a later delete, revert or gc.
+   */
+  delete(vmId: string, ref: string, opts: { live?: LiveVm | null } = {}): void {
     const snap = this.resolve(vmId, ref);
     const row = this.db.prepare('SELECT state_path FROM snapshots WHERE id = ?').get(snap.id) as { state_path: string | null };
+    const folded = this.foldOrphanLayers(vmId, snap.id, opts.live ?? null);
     this.db.transaction(() => {
       this.db.prepare('UPDATE snapshots SET parent_id = ? WHERE parent_id = ?').run(snap.parentId, snap.id);
       this.db.prepare('UPDATE snapshot_heads SET current_id = ? WHERE vm_id = ? AND current_id = ?').run(snap.parentId, vmId, snap.id);
       this.db.prepare('DELETE FROM snapshots WHERE id = ?').run(snap.id);
+      this.dropLayersFromChains(vmId, folded);
     })();
     if (row.state_path) removeQuietly(row.state_path);
     this.gc(vmId);
+  }
+
+  /**
+   * Folds every layer in the snapshot folder that is no node's top (after `without` is gone)
+   * and not the VM's current top into its single dependent image. Returns the folded layers;
+   * the database still lists them until the caller drops them (crash safety: the files are
+   * consistent at every step, the database changes last).
+   */
+  private foldOrphanLayers(vmId: string, without: string | null, live: LiveVm | null): Set<string> {
+    const dir = resolve(this.snapshotDir(vmId)) + sep;
+    const head = this.head(vmId).disks ?? {};
+    const nodeChains = this.rows(vmId).filter((r) => r.id !== without).map((r) => parseChains(r.disks));
+    const headTops = new Map<string, string>();
+    for (const [slot, chain] of Object.entries(head)) if (chain[0]) headTops.set(resolve(chain[0]), slot);
+    // The current top may be written only when nothing else has it open.
+    const vmOff = this.library.get(vmId).state === 'off';
+    const folded = new Set<string>();
+    const reopen = new Set<string>();
+    for (;;) {
+      const chains = [...nodeChains, head].flatMap((c) => Object.values(c)).map((c) => c.map((p) => resolve(p)).filter((p) => !folded.has(p)));
+      const tops = new Set(chains.map((c) => c[0]!));
+      const dependents = new Map<string, Set<string>>();
+      for (const c of chains) {
+        for (let i = 1; i < c.length; i++) {
+          if (!dependents.has(c[i]!)) dependents.set(c[i]!, new Set());
+          dependents.get(c[i]!)!.add(c[i - 1]!);
+        }
+      }
+      let next: [string, string] | null = null;
+      for (const [layer, deps] of dependents) {
+        if (!layer.startsWith(dir) || tops.has(layer) || deps.size !== 1) continue;
+        const dependent = [...deps][0]!;
+        const slot = headTops.get(dependent);
+        if (slot !== undefined && !vmOff && !live?.disks[slot]) continue;
+        next = [layer, dependent];
+        break;
+      }
+      if (!next) break;
+      const [layer, dependent] = next;
+      const slot = headTops.get(dependent);
+      const liveDisk = slot !== undefined ? live?.disks[slot] : undefined;
+      liveDisk?.flush();
+      foldLayer(layer, dependent);
+      folded.add(layer);
+      if (live) for (const [s, d] of Object.entries(live.disks)) if (chains.some((c) => c[0] === resolve(d.path) && c.includes(layer))) reopen.add(s);
+      if (liveDisk && slot !== undefined) reopen.add(slot);
+    }
+    // The running machine's open chains cached the old tables: reopen them from the files.
+    for (const slot of reopen) {
+      const disk = live!.disks[slot]!;
+      disk.swap(openDiskImage(disk.path)).close();
+    }
+    return folded;
+  }
+
+  /**
+   * Folds shared layers that have a single dependent left (after a revert dropped the old
+   * top) and deletes them. The revert has already succeeded: a failure here leaves the
+   * layers as they were, still correct, for the next delete or revert to fold.
+   */
+  private compact(vmId: string, live: LiveVm | null): void {
+    try {
+      const folded = this.foldOrphanLayers(vmId, null, live);
+      if (folded.size === 0) return;
+      this.db.transaction(() => this.dropLayersFromChains(vmId, folded))();
+      this.gc(vmId);
+    } catch {
+      // see above
+    }
+  }
+
+  /** Removes folded layers from every chain in the database (inside the caller's transaction). */
+  private dropLayersFromChains(vmId: string, folded: Set<string>): void {
+    if (folded.size === 0) return;
+    const strip = (chains: DiskChains): DiskChains => {
+      const out: DiskChains = {};
+      for (const [slot, chain] of Object.entries(chains)) out[slot] = chain.filter((p) => !folded.has(resolve(p)));
+      return out;
+    };
+    for (const r of this.rows(vmId)) {
+      this.db.prepare('UPDATE snapshots SET disks = ? WHERE id = ?').run(JSON.stringify(strip(parseChains(r.disks))), r.id);
+    }
+    const head = this.head(vmId);
+    if (head.disks) this.setHead(vmId, head.current, strip(head.disks));
   }
 
   rename(vmId: string, ref: string, name: string, description?: string): SnapshotInfo {

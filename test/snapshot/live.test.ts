@@ -138,7 +138,7 @@ describe('live snapshots of FreeDOS', () => {
 
       // Rename, then delete S1: its children move to the root, their data is unchanged.
       expect(store.rename(vm.id, s2.id, 'after dir', 'listing').name).toBe('after dir');
-      store.delete(vm.id, 'S1');
+      store.delete(vm.id, 'S1', { live });
       expect(existsSync(s1File)).toBe(false);
       const list = store.list(vm.id);
       expect(list.map((s) => s.name).sort()).toEqual(['S3 branch', 'after dir']);
