@@ -28,6 +28,12 @@ export interface DriveSetting {
   kind: 'disk' | 'cdrom';
   /** Image path; null for an empty CD-ROM drive. */
   path: string | null;
+  /**
+   * Hard disks: 'nonpersistent' discards the guest's changes at power off (the image is
+   * opened read-only under an in-memory overlay) and leaves the drive out of snapshots,
+   * like VMware's independent-nonpersistent disks. Default 'persistent'.
+   */
+  mode?: 'persistent' | 'nonpersistent';
 }
 
 export type IdeSlot = 'primaryMaster' | 'primarySlave' | 'secondaryMaster' | 'secondarySlave';

@@ -98,6 +98,9 @@ export function validateSettings(settings: VmSettings, ctx: ValidationContext): 
       const label = describeField(`ide.${slot}`);
       if (!isPlainObject(drive)) { add(`ide.${slot}`, `${label} must be a drive ({kind, path}) or empty`); continue; }
       if (drive.kind !== 'disk' && drive.kind !== 'cdrom') { add(`ide.${slot}.kind`, `${label}: drive kind must be "disk" or "cdrom", not ${show(drive.kind)}`); continue; }
+      if (drive.mode !== undefined && drive.mode !== 'persistent' && drive.mode !== 'nonpersistent') {
+        add(`ide.${slot}.mode`, `${label}: disk mode must be "persistent" or "nonpersistent", not ${show(drive.mode)}`);
+      }
       const field = `ide.${slot}.path`;
       if (drive.kind === 'cdrom' && drive.path === null) continue; // an empty CD-ROM drive
       if (drive.kind === 'disk' && (drive.path === null || drive.path === undefined || drive.path === '')) {

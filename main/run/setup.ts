@@ -121,6 +121,8 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
       return { kind: 'cdrom', device: d.path ? openVmDisk(d.path, { writable: false, guestWritable: false }) : null };
     }
     if (!d.path) throw new SetupError(`IDE ${slot}: a hard disk needs an image`);
+    // Non-persistent: guest writes stay in a memory overlay and vanish at power off.
+    if (d.mode === 'nonpersistent') return { kind: 'disk', device: openImage(d.path, false, log) };
     return { kind: 'disk', device: openImage(d.path, opts.writable, log) };
   }) as MachineConfig['ide'];
   let network: NetworkAttachment | null = null;

@@ -80,11 +80,14 @@ interface SnapshotRow {
   disks: string;
 }
 
-/** The disk slots a VM's snapshots cover: its IDE hard disks (not CD-ROMs or floppies). */
+/**
+ * The disk slots a VM's snapshots cover: its persistent IDE hard disks (not CD-ROMs, floppies
+ * or non-persistent disks, which like VMware's independent disks are outside snapshots).
+ */
 export function vmBaseDisks(vm: VmRecord): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [slot, d] of Object.entries(vm.ide)) {
-    if (d && d.kind !== 'cdrom' && d.path) out[slot] = resolve(d.path);
+    if (d && d.kind !== 'cdrom' && d.path && d.mode !== 'nonpersistent') out[slot] = resolve(d.path);
   }
   return out;
 }
