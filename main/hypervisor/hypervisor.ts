@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   ApiError,
-  type ApiEvent, type InputEvent, type ScreenUpdate, type VmPowerState, type VmSettings, type VmStatus,
+  type ApiEvent, type InputEvent, type MediaDrive, type ScreenUpdate, type VmPowerState, type VmSettings, type VmStatus,
 } from '../../core/api/contract.js';
+import type { SnapshotInfo } from '../snapshot/index.js';
 import type { HostToWorker, WorkerInit, WorkerStatus, WorkerToHost } from './protocol.js';
 
 export interface HypervisorOptions {
@@ -30,6 +31,8 @@ export interface HypervisorOptions {
   /** Where per-VM log files go (`<logDir>/<id>.log`); none when unset. */
   logDir?: string | null;
   dataDir?: string | null;
+  /** VM workers open their hard disks through main/snapshot (the library in dataDir), for live snapshots. */
+  snapshots?: boolean;
 }
 
 const DEFAULTS = {
@@ -80,6 +83,10 @@ class VmHost {
   ending = false;
   /** The host terminated a worker that did not end by itself after power-off. */
   terminatedForPowerOff = false;
+  /** The worker wrote its state and is ending: its final state is 'suspended', not 'off'. */
+  suspending = false;
+  /** Snapshot work in progress: the worker is busy and its heartbeat may pause meanwhile. */
+  longOps = 0;
 
   constructor(readonly id: string, readonly worker: Worker) {
     this.exited = new Promise((r) => { this.resolveExited = r; });
@@ -96,7 +103,7 @@ export class Hypervisor {
   /** Final states (off/crashed) of VMs whose workers have ended, with the error if any. */
   private readonly ended = new Map<string, { state: VmPowerState; error?: string; status: WorkerStatus }>();
   private readonly listeners = new Set<(event: ApiEvent) => void>();
-  private readonly o: Required<Omit<HypervisorOptions, 'workerUrl' | 'machineModule' | 'logDir' | 'dataDir'>> & HypervisorOptions;
+  private readonly o: Required<Omit<HypervisorOptions, 'workerUrl' | 'machineModule' | 'logDir' | 'dataDir' | 'snapshots'>> & HypervisorOptions;
 
   constructor(options: HypervisorOptions = {}) {
     this.o = { ...DEFAULTS, ...options };
@@ -156,7 +163,7 @@ export class Hypervisor {
   }
 
   /** Start a VM; resolves once it runs, or with state 'crashed' and the error when it cannot. */
-  async powerOn(id: string, settings: VmSettings): Promise<VmStatus> {
+  async powerOn(id: string, settings: VmSettings, opts: { loadStatePath?: string | null } = {}): Promise<VmStatus> {
     const existing = this.vms.get(id);
     // A crashed VM's worker may still be ending: wait for it, then start afresh.
     if (existing?.state === 'crashed') await existing.exited;
@@ -171,6 +178,8 @@ export class Hypervisor {
       frameIntervalMs: this.o.frameIntervalMs,
       statusIntervalMs: this.o.statusIntervalMs,
       dataDir: this.o.dataDir ?? null,
+      snapshots: this.o.snapshots ?? false,
+      loadStatePath: opts.loadStatePath ?? null,
     };
     const limit = heapLimitMiB(settings.memoryMiB, this.o.heapMarginMiB);
     let worker: Worker;
@@ -248,6 +257,40 @@ export class Hypervisor {
     return this.status(id);
   }
 
+  /** A live snapshot of a running or paused VM (main/snapshot, inside its worker). */
+  async takeSnapshot(id: string, name: string, description: string): Promise<SnapshotInfo> {
+    const vm = this.require(id, ['running', 'paused']);
+    return await this.longRequest(vm, { type: 'snapshot-take', seq: 0, name, description }) as SnapshotInfo;
+  }
+
+  /** A running or paused VM continues from a snapshot's machine state and disks. */
+  async revertSnapshot(id: string, snapshotId: string): Promise<SnapshotInfo> {
+    const vm = this.require(id, ['running', 'paused']);
+    const info = await this.longRequest(vm, { type: 'snapshot-revert', seq: 0, snapshotId }) as SnapshotInfo;
+    vm.send({ type: 'full-frame' });
+    return info;
+  }
+
+  /** Write the machine state to `statePath` and end the worker; the VM's state becomes 'suspended'. */
+  async suspend(id: string, statePath: string): Promise<VmStatus> {
+    const vm = this.require(id, ['running', 'paused']);
+    vm.suspending = true;
+    try {
+      await this.longRequest(vm, { type: 'suspend', seq: 0, path: statePath });
+    } catch (err) {
+      vm.suspending = false;
+      throw err;
+    }
+    await vm.exited;
+    return this.status(id);
+  }
+
+  /** Insert (path) or eject (null) removable media in a running or paused VM. */
+  async changeMedia(id: string, drive: MediaDrive, path: string | null): Promise<void> {
+    const vm = this.require(id, ['running', 'paused']);
+    await this.request(vm, { type: 'change-media', seq: 0, drive, path });
+  }
+
   sendInput(id: string, events: InputEvent[]): void {
     const vm = this.require(id, ['running', 'paused']);
     if (events.length > 0) vm.send({ type: 'input', events });
@@ -275,6 +318,27 @@ export class Hypervisor {
       throw new ApiError('bad-state', `not possible while the VM is ${state} (needs ${states.join(' or ')})`);
     }
     return vm;
+  }
+
+  /** A request answered by a reply (seq is filled in here). */
+  private request(vm: VmHost, msg: Extract<HostToWorker, { seq: number }>): Promise<unknown> {
+    const seq = vm.nextSeq++;
+    return new Promise((resolve, reject) => {
+      vm.pending.set(seq, { resolve, reject });
+      vm.send({ ...msg, seq });
+    });
+  }
+
+  /** A request that may keep the worker busy for seconds (saving RAM): no heartbeat meanwhile. */
+  private async longRequest(vm: VmHost, msg: Extract<HostToWorker, { seq: number }>): Promise<unknown> {
+    vm.longOps++;
+    try {
+      return await this.request(vm, msg);
+    } finally {
+      vm.longOps--;
+      vm.lastHeardAt = Date.now();
+      vm.pingSentAt = 0;
+    }
   }
 
   private command(vm: VmHost, type: 'pause' | 'resume' | 'reset' | 'power-button' | 'screen-text'): Promise<unknown> {
@@ -325,6 +389,9 @@ export class Hypervisor {
       case 'fatal':
         this.crash(vm, msg.message);
         return;
+      case 'progress':
+        this.emit({ type: 'snapshot-progress', id: vm.id, operation: msg.operation, step: msg.step, fraction: msg.fraction, done: false });
+        return;
     }
   }
 
@@ -350,6 +417,7 @@ export class Hypervisor {
 
   private checkHeartbeat(vm: VmHost): void {
     if (!this.vms.has(vm.id) || vm.state === 'crashed') return;
+    if (vm.longOps > 0) return;
     const now = Date.now();
     if (vm.state === 'starting') {
       // Building a machine may block the worker a while (reading images): only the start timeout applies.
@@ -383,16 +451,16 @@ export class Hypervisor {
     if (vm.state !== 'crashed' && !(vm.ending && (code === 0 || vm.terminatedForPowerOff))) {
       this.crash(vm, `the VM worker ended unexpectedly (exit code ${code})`);
     }
-    const final: VmPowerState = vm.state === 'crashed' ? 'crashed' : 'off';
-    const err = new ApiError('bad-state', final === 'crashed' ? `the VM crashed: ${vm.error}` : 'the VM is off');
+    const final: VmPowerState = vm.state === 'crashed' ? 'crashed' : vm.suspending ? 'suspended' : 'off';
+    const err = new ApiError('bad-state', final === 'crashed' ? `the VM crashed: ${vm.error}` : `the VM is ${final}`);
     for (const p of vm.pending.values()) p.reject(err);
     vm.pending.clear();
     this.vms.delete(vm.id);
     this.ended.set(vm.id, { state: final, ...(vm.error ? { error: vm.error } : {}), status: vm.status });
-    if (final === 'off') {
-      vm.state = 'off';
-      this.emit({ type: 'vm-state', id: vm.id, state: 'off' });
-      this.log(vm.id, 'info', 'powered off');
+    if (final !== 'crashed') {
+      vm.state = final;
+      this.emit({ type: 'vm-state', id: vm.id, state: final });
+      this.log(vm.id, 'info', final === 'suspended' ? 'suspended' : 'powered off');
     }
     vm.resolveStarted();
     vm.resolveExited();

@@ -1,7 +1,7 @@
 // Messages between the hypervisor (main thread) and a VM worker. Pure types and constants:
 // the worker imports nothing from the host and vice versa.
 
-import type { InputEvent, VmSettings } from '../../core/api/contract.js';
+import type { InputEvent, MediaDrive, SnapshotOperation, VmSettings } from '../../core/api/contract.js';
 
 /** workerData of a VM worker. */
 export interface WorkerInit {
@@ -19,6 +19,13 @@ export interface WorkerInit {
   statusIntervalMs: number;
   /** Data directory (for relative image paths and the machine's own files). */
   dataDir: string | null;
+  /**
+   * Open the VM's hard disks through main/snapshot (the library in dataDir), so that live
+   * snapshots can be taken and reverted in this worker. False for machines without a library.
+   */
+  snapshots: boolean;
+  /** A machine-state file (main/snapshot container) to continue from: a suspended VM resuming. */
+  loadStatePath: string | null;
 }
 
 /** Commands with a sequence number are answered with a 'reply' of the same seq. */
@@ -30,6 +37,14 @@ export type HostToWorker =
   | { type: 'power-button'; seq: number }
   | { type: 'power-off'; seq: number }
   | { type: 'screen-text'; seq: number }
+  /** Live snapshot as a child of the current node; replies with main/snapshot's SnapshotInfo. */
+  | { type: 'snapshot-take'; seq: number; name: string; description: string }
+  /** Continue from a snapshot (machine state and disks); replies with its SnapshotInfo. */
+  | { type: 'snapshot-revert'; seq: number; snapshotId: string }
+  /** Write the machine state to `path`, reply, then power off (the VM is suspended). */
+  | { type: 'suspend'; seq: number; path: string }
+  /** Insert an image into (path) or eject (null) a removable drive. */
+  | { type: 'change-media'; seq: number; drive: MediaDrive; path: string | null }
   | { type: 'input'; events: InputEvent[] }
   | { type: 'full-frame' }
   /** The host has read the last screen message; the worker may send the next one. */
@@ -55,5 +70,7 @@ export type WorkerToHost =
    */
   | { type: 'screen'; width: number; height: number; full: boolean; rects: number[]; framebuffer?: SharedArrayBuffer }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** A step of a long snapshot operation (the host forwards it as a snapshot-progress event). */
+  | { type: 'progress'; operation: SnapshotOperation; step: string; fraction: number }
   /** The machine cannot run (missing platform, bad image, exception): the worker exits next. */
   | { type: 'fatal'; message: string };

@@ -6,7 +6,12 @@
 import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DirtyRect, Machine, RunStop } from '../../core/board/machine.js';
+import type { BlockDevice } from '../../core/disk/block.js';
 import type { HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
+import type { VmLibrary } from '../library/index.js';
+import type { LiveDisk, SnapshotStore } from '../snapshot/index.js';
+import { changeMedia, closeMedia, currentMedia, type MediaSlots } from './worker-media.js';
+import * as snap from './worker-snapshots.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -102,20 +107,38 @@ async function loadBuildMachine(): Promise<BuildMachine | null> {
 /** Ends the host side of the machine's network at power off (from the machine module). */
 let closeMachineNetwork: (machine: object) => void = () => {};
 
+// Snapshots: the library and snapshot store this worker opened (init.snapshots), and the VM's
+// hard disks as main/snapshot's LiveDisks, which take/revert repoint at new overlays.
+let library: VmLibrary | null = null;
+let store: SnapshotStore | null = null;
+let liveDisks: Record<string, LiveDisk> = {};
+/** The removable media the machine holds now (they change while it runs). */
+let media: MediaSlots = { fda: null, fdb: null, cdrom: null, cdromIndex: -1 };
+
 async function start(): Promise<void> {
   const build = await loadBuildMachine();
   if (!build) return;
+  let ideDisks: Record<string, BlockDevice> | undefined;
   const buildWith = (writable: boolean) => build(init.settings, {
     dataDir: init.dataDir,
     writable,
     deterministic: false,
     log: machineLog,
+    ...(ideDisks ? { ideDisks } : {}),
   });
   // A file whose permissions say read-only stays unwritten even when we could (running as root).
   const readOnlyFiles = writableImagePaths(init.settings).filter((p) => {
     try { return (statSync(p).mode & 0o222) === 0; } catch { return false; }
   });
   try {
+    await snap.loadSnapshotModule();
+    if (init.snapshots && init.dataDir) {
+      const opened = await snap.openSnapshotDisks(init, readOnlyFiles.length === 0, log);
+      library = opened.library;
+      store = opened.store;
+      liveDisks = opened.disks;
+      if (Object.keys(liveDisks).length > 0) ideDisks = liveDisks;
+    }
     if (readOnlyFiles.length > 0) {
       machine = await buildWith(false);
       log('warn', `read-only image ${readOnlyFiles.join(', ')}: the guest's writes are discarded at power off`);
@@ -130,8 +153,20 @@ async function start(): Promise<void> {
       }
     }
   } catch (err) {
+    for (const d of Object.values(liveDisks)) { try { d.close(); } catch { /* closing anyway */ } }
     fatal(`the machine could not be built: ${(err as Error)?.message ?? String(err)}`);
     return;
+  }
+  media = currentMedia(machine!, init.settings);
+  if (init.loadStatePath) {
+    // A suspended VM (or an off VM reverted to a running snapshot) continues from its state.
+    try {
+      snap.loadStateFile(machine!, init.loadStatePath);
+    } catch (err) {
+      fatal(`cannot resume the saved machine state: ${(err as Error)?.message ?? String(err)}`);
+      return;
+    }
+    wantFullFrame = true;
   }
   if ((state as string) === 'off') return;
   state = 'running';
@@ -275,6 +310,7 @@ function powerOff(reason: string): void {
   if (machine) sendStatus(performance.now());
   flushImages(true);
   if (machine) closeMachineNetwork(machine);
+  try { library?.close(); } catch { /* the thread ends anyway */ }
   post({ type: 'state', state: 'off', reason });
   setImmediate(() => process.exit(0));
 }
@@ -287,12 +323,18 @@ function flushImages(close: boolean): void {
   }) | null;
   if (!m) return;
   try {
-    if (close && typeof m.close === 'function') { m.close(); return; }
-    const devices = [...(m.config?.floppy ?? []), ...(m.config?.ide ?? []).map((a) => a?.device ?? null)];
+    if (close && typeof m.close === 'function') { m.close(); closeMedia(media); return; }
+    // The removable drives hold what `media` says (the boot-time devices may be ejected and closed).
+    const devices = new Set<BlockDeviceLike | null>([media.fda, media.fdb, media.cdrom]);
+    (m.config?.ide ?? []).forEach((a, i) => { if (i !== media.cdromIndex) devices.add(a?.device ?? null); });
     for (const d of devices) {
       if (!d) continue;
-      d.flush?.();
-      if (close) d.close?.();
+      try {
+        d.flush?.();
+        if (close) d.close?.();
+      } catch (err) {
+        log('warn', `flushing the machine's images: ${(err as Error)?.message ?? String(err)}`);
+      }
     }
   } catch (err) {
     log('warn', `flushing the machine's images: ${(err as Error)?.message ?? String(err)}`);
@@ -366,6 +408,44 @@ function handle(msg: HostToWorker): void {
       return;
     case 'screen-text':
       return reply(msg.seq, machine ? machine.screen().text : '');
+    case 'snapshot-take':
+    case 'snapshot-revert':
+    case 'suspend': {
+      // These run between slices, so the guest is stopped while they work; a running VM
+      // simply carries on with the next slice.
+      if (!machine || (state !== 'running' && state !== 'paused')) return reply(msg.seq, undefined, `not possible in state ${state}`);
+      const ctx: snap.SnapshotContext = {
+        vmId: init.id, machine, store, disks: liveDisks,
+        progress: (operation, step, fraction) => post({ type: 'progress', operation, step, fraction }),
+      };
+      try {
+        if (msg.type === 'snapshot-take') {
+          flushImages(false);
+          return reply(msg.seq, snap.take(ctx, msg.name, msg.description));
+        }
+        if (msg.type === 'snapshot-revert') {
+          const info = snap.revert(ctx, msg.snapshotId);
+          wantFullFrame = true;
+          lastStatusInstructions = machine.instructionCount;
+          return reply(msg.seq, info);
+        }
+        flushImages(false);
+        snap.suspend(ctx, msg.path);
+      } catch (err) {
+        return reply(msg.seq, undefined, (err as Error)?.message ?? String(err));
+      }
+      reply(msg.seq, true);
+      powerOff('suspended to disk');
+      return;
+    }
+    case 'change-media':
+      if (!machine) return reply(msg.seq, undefined, `cannot change media in state ${state}`);
+      try {
+        changeMedia(machine, init.settings, media, msg.drive, msg.path, machineLog);
+      } catch (err) {
+        return reply(msg.seq, undefined, (err as Error)?.message ?? String(err));
+      }
+      return reply(msg.seq, true);
   }
 }
 

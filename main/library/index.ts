@@ -7,3 +7,4 @@ export {
 } from './validate.js';
 export { migrate, schemaVersion, LATEST_SCHEMA_VERSION } from './schema.js';
 export { MIGRATIONS, type Migration } from './migrations/index.js';
+export { addRecentImage, listRecentImages, RECENT_IMAGES_KEPT, RECENT_IMAGE_KINDS } from './recent-images.js';

@@ -12,6 +12,7 @@ import type { BlockDevice } from '../../core/disk/block.js';
 import { openVmDisk } from '../disk/index.js';
 import type { MessagePort } from 'node:worker_threads';
 import { openNetwork, type NetworkAttachment } from '../net/attach.js';
+import type { PortForward } from '../net/nat.js';
 
 export const SEABIOS_DIR = '/usr/share/seabios';
 export const SEABIOS_BIOS = `${SEABIOS_DIR}/bios-256k.bin`;
@@ -28,9 +29,22 @@ export interface BuildOptions {
   vgaFirmware?: string;
   /** The VM's port on the app's LAN switch (network mode `lan`). */
   lanPort?: MessagePort | null;
+  /** NAT port forwards (host port → guest port), for `nat` networking. */
+  forwards?: PortForward[];
+  /** The NIC's MAC address (6 bytes); the device default when absent. */
+  mac?: readonly number[];
+  /** Hard disks already opened by the caller (the hypervisor's snapshot-managed disks), by IDE slot. */
+  ideDisks?: Partial<Record<(typeof IDE_SLOT_NAMES)[number], BlockDevice>>;
 }
 
+const IDE_SLOT_NAMES = ['primaryMaster', 'primarySlave', 'secondaryMaster', 'secondarySlave'] as const;
+
 const networkOf = new WeakMap<object, NetworkAttachment>();
+
+/** The host side of a machine's network (NAT, forwards, link switch), if it has one. */
+export function machineNetwork(machine: object): NetworkAttachment | null {
+  return networkOf.get(machine) ?? null;
+}
 
 /** Close the host side of a machine's network (NAT sockets, LAN port). */
 export function closeNetwork(machine: object): void {
@@ -120,6 +134,8 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
       if (d.path && !existsSync(d.path)) throw new SetupError(`image not found: ${d.path}`);
       return { kind: 'cdrom', device: d.path ? openVmDisk(d.path, { writable: false, guestWritable: false }) : null };
     }
+    const given = opts.ideDisks?.[slot];
+    if (given) return { kind: 'disk', device: given };
     if (!d.path) throw new SetupError(`IDE ${slot}: a hard disk needs an image`);
     // Non-persistent: guest writes stay in a memory overlay and vanish at power off.
     if (d.mode === 'nonpersistent') return { kind: 'disk', device: openImage(d.path, false, log) };
@@ -130,7 +146,7 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     if (settings.nic.network === 'lan' && !opts.lanPort) {
       log(`LAN segment "${settings.nic.lanSegment ?? ''}" is joined only by VMs the app runs: the cable is unplugged here`);
     } else {
-      network = openNetwork(settings.nic, { lanPort: opts.lanPort ?? null, log });
+      network = openNetwork(settings.nic, { lanPort: opts.lanPort ?? null, forwards: opts.forwards, log });
     }
   }
   const config: MachineConfig = {
@@ -141,7 +157,7 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     bootOrder: settings.bootOrder,
     floppy,
     ide,
-    nic: { model: settings.nic.model, backend: network?.backend ?? null },
+    nic: { model: settings.nic.model, backend: network?.backend ?? null, mac: opts.mac },
     serial: opts.serial ?? [],
     clock: hostClock(opts.deterministic ?? false),
     deterministic: opts.deterministic ?? false,

@@ -8,14 +8,16 @@ import {
   type PerseusService, type ValidationIssue, type VmPowerState, type VmRecord, type VmSettings, type VmStatus,
 } from '../../core/api/contract.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import type { SnapshotStore } from '../snapshot/index.js';
 import { inputEventsProblem } from './input.js';
+import { VmExtras, type ExtrasDeps } from './vm-extras.js';
 
 /** What the service needs from the VM library (main/library's VmLibrary fits; sync or async). */
 export interface LibraryPort {
   list(): VmRecord[] | Promise<VmRecord[]>;
   get(id: string): VmRecord | null | undefined | Promise<VmRecord | null | undefined>;
   create(partial: Partial<VmSettings> & { name: string }): VmRecord | Promise<VmRecord>;
-  update(id: string, patch: Partial<VmSettings>): VmRecord | Promise<VmRecord>;
+  update(id: string, patch: Partial<VmSettings>, options?: { allowWhilePoweredOn?: boolean }): VmRecord | Promise<VmRecord>;
   delete(id: string, opts: { keepFiles: boolean }): { deletedFiles: string[] } | Promise<{ deletedFiles: string[] }>;
   validate(settings: Partial<VmSettings>, id?: string): ValidationIssue[] | Promise<ValidationIssue[]>;
   setPowerState(id: string, state: VmPowerState): unknown;
@@ -23,6 +25,8 @@ export interface LibraryPort {
   onChange?(listener: (change: { type: string; id: string }) => void): () => void;
   /** True when another process changed the library since the last call (polled). */
   hasExternalChanges?(): boolean;
+  /** The VM's own folder (suspended state lives there); without it there is no suspend. */
+  vmDir?(id: string): string;
 }
 
 export interface ServiceOptions {
@@ -33,6 +37,10 @@ export interface ServiceOptions {
   version?: string;
   /** How often to look for changes other processes (the CLI) made to the library; 0: never. */
   externalChangePollMs?: number;
+  /** The snapshot tree (main/snapshot on the same library); without it snapshot methods fail. */
+  snapshots?: SnapshotStore | null;
+  /** The recent-images list (main/library/recent-images.ts). */
+  recentImages?: ExtrasDeps['recentImages'];
 }
 
 /** States in which a VM's worker exists. */
@@ -41,8 +49,23 @@ const ACTIVE_STATES = new Set<VmPowerState>(['starting', 'running', 'paused', 's
 export class Service implements PerseusService {
   private readonly listeners = new Set<(event: ApiEvent) => void>();
   private readonly cleanups: (() => void)[] = [];
+  private readonly extras: VmExtras;
 
   constructor(private readonly opts: ServiceOptions) {
+    this.extras = new VmExtras({
+      hypervisor: opts.hypervisor,
+      snapshots: opts.snapshots ?? null,
+      vmDir: opts.library.vmDir ? (id) => opts.library.vmDir!(id) : null,
+      recentImages: opts.recentImages ?? null,
+      setPowerState: (id, state) => { void opts.library.setPowerState(id, state); },
+      liveState: async (id) => this.withLiveState(await this.record({ id })).state,
+      updateSettings: async (id, patch) => {
+        const updated = await opts.library.update(id, patch, { allowWhilePoweredOn: true });
+        this.changed();
+        return this.withLiveState(updated);
+      },
+      emit: (event) => this.emit(event),
+    });
     this.cleanups.push(opts.hypervisor.onEvent((event) => {
       if (event.type === 'vm-state') {
         // The library keeps the state at once (it refuses hardware edits and deletion of a
@@ -153,10 +176,21 @@ export class Service implements PerseusService {
         if (issues.length > 0) {
           throw new ApiError('invalid', `"${vm.name}" cannot start: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, issues);
         }
-        return hypervisor.powerOn(vm.id, settingsOf(vm));
+        // A suspended VM continues from its saved state; the file is spent once it runs.
+        const resumeFrom = this.extras.resumeStateFor(vm, this.withLiveState(vm).state);
+        const status = await hypervisor.powerOn(vm.id, settingsOf(vm), { loadStatePath: resumeFrom });
+        if (resumeFrom && status.state === 'running') this.extras.resumed(vm.id);
+        return status;
       }
-      case 'powerOff':
-        return hypervisor.powerOff((await this.record(p)).id);
+      case 'powerOff': {
+        const vm = await this.record(p);
+        if (!hypervisor.isActive(vm.id) && this.withLiveState(vm).state === 'suspended') {
+          // Powering off a suspended VM discards its saved state.
+          this.extras.discardSuspended(vm.id);
+          return this.statusOf(await this.record(p));
+        }
+        return hypervisor.powerOff(vm.id);
+      }
       case 'shutdown':
         return hypervisor.shutdown((await this.record(p)).id);
       case 'reset':
@@ -179,6 +213,36 @@ export class Service implements PerseusService {
       case 'requestFullFrame':
         hypervisor.requestFullFrame((await this.record(p)).id);
         return null;
+      case 'listSnapshots':
+        return this.extras.listSnapshots(await this.record(p));
+      case 'takeSnapshot':
+        return this.extras.takeSnapshot(await this.record(p), p.name, p.description);
+      case 'revertSnapshot': {
+        const vm = await this.record(p);
+        await this.extras.revertSnapshot(vm, p.snapshotId);
+        return this.statusOf(await this.record(p));
+      }
+      case 'deleteSnapshot':
+        return this.extras.deleteSnapshot(await this.record(p), p.snapshotId);
+      case 'renameSnapshot':
+        return this.extras.renameSnapshot(await this.record(p), p.snapshotId, p.name, p.description);
+      case 'suspend': {
+        const vm = await this.record(p);
+        await this.extras.suspend(vm);
+        return this.statusOf(await this.record(p));
+      }
+      case 'insertMedia': {
+        const vm = await this.record(p);
+        return this.extras.changeMedia(vm, this.withLiveState(vm).state, p.drive, p.path ?? '');
+      }
+      case 'ejectMedia': {
+        const vm = await this.record(p);
+        return this.extras.changeMedia(vm, this.withLiveState(vm).state, p.drive, null);
+      }
+      case 'listRecentImages':
+        return this.extras.listRecentImages(p.kind);
+      case 'createDisk':
+        return this.extras.createDisk(p);
     }
   }
 

@@ -2,7 +2,7 @@
 // real vm-worker.ts (and what it imports) into a temporary folder once per test file, so
 // they never depend on a stale dist/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +15,8 @@ function compile(kind: string, roots: string[]): URL {
   if (cached) return cached;
   const dir = mkdtempSync(join(tmpdir(), `perseus-${kind}-`));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  // The worker opens the library (better-sqlite3) for snapshots: packages resolve from here.
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const r = spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), [
     '--ignoreConfig', '--outDir', dir, '--rootDir', REPO_ROOT,
     '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
