@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppInfo } from '../../core/api/contract.js';
 import { Hypervisor, type HypervisorOptions } from '../hypervisor/hypervisor.js';
-import { VmLibrary } from '../library/index.js';
+import { addRecentImage, listRecentImages, VmLibrary } from '../library/index.js';
+import { SnapshotStore } from '../snapshot/index.js';
 import { Service } from './service.js';
 
 export interface AppCore {
@@ -31,9 +32,18 @@ export function openAppCore(options: AppCoreOptions): AppCore {
   const hypervisor = new Hypervisor({
     dataDir: options.dataDir,
     logDir: join(options.dataDir, 'logs'),
+    // VM workers open their disks through main/snapshot on this library, for live snapshots.
+    snapshots: true,
     ...options.hypervisor,
   });
-  const service = new Service({ library, hypervisor, dataDir: options.dataDir, transport: options.transport, version: appVersion() });
+  const service = new Service({
+    library, hypervisor, dataDir: options.dataDir, transport: options.transport, version: appVersion(),
+    snapshots: new SnapshotStore(library),
+    recentImages: {
+      add: (path, kind) => addRecentImage(library.db, path, kind),
+      list: (kind) => listRecentImages(library.db, kind),
+    },
+  });
   let closing: Promise<void> | null = null;
   return {
     dataDir: options.dataDir,
