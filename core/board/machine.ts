@@ -41,7 +41,7 @@ export interface MachineConfig {
   floppy: [BlockDevice | null, BlockDevice | null];
   /** IDE primary master, primary slave, secondary master, secondary slave. */
   ide: [IdeAttachment | null, IdeAttachment | null, IdeAttachment | null, IdeAttachment | null];
-  nic: { model: 'ne2k-pci' | 'ne2k-isa' | 'rtl8139' | 'none'; backend: NetworkBackend | null };
+  nic: { model: 'ne2k-pci' | 'ne2k-isa' | 'rtl8139' | 'none'; backend: NetworkBackend | null; mac?: readonly number[] };
   /** COM1..COM4 backends (null: port present, nothing attached). */
   serial: (SerialBackend | null)[];
   clock: HostClock;

@@ -262,15 +262,15 @@ export class PcMachine implements Machine {
 
     // Network: NE2000 on PCI 03.0, or ISA 0x300 IRQ 9 (shared with the SCI, as on QEMU's isapc).
     if (config.nic.model === 'ne2k-pci') {
-      this.nicPci = new Ne2000Pci(this.io, { backend: config.nic.backend });
+      this.nicPci = new Ne2000Pci(this.io, { backend: config.nic.backend, mac: config.nic.mac });
       this.pci.add(3, 0, this.nicPci);
       this.nic = this.nicPci.nic;
     } else if (config.nic.model === 'ne2k-isa') {
       const irq9 = this.irqs.line(9);
-      this.nic = new Ne2000({ irq: (level) => irq9.set(level), backend: config.nic.backend });
+      this.nic = new Ne2000({ irq: (level) => irq9.set(level), backend: config.nic.backend, mac: config.nic.mac });
       this.io.register('ne2000', 0x300, 0x20, this.nic);
     } else if (config.nic.model === 'rtl8139') {
-      this.rtl8139 = new Rtl8139Pci(this.io, this.memory, { backend: config.nic.backend, clockNs: () => this.clock.now() });
+      this.rtl8139 = new Rtl8139Pci(this.io, this.memory, { backend: config.nic.backend, mac: config.nic.mac, clockNs: () => this.clock.now() });
       this.pci.add(3, 0, this.rtl8139);
     }
     const nic = this.nic ?? this.rtl8139?.nic ?? null;
