@@ -49,7 +49,7 @@ import type { IoBus } from '../bus/io.js';
 import type { PhysicalMemory } from '../bus/memory.js';
 import type { Stateful, VMStateDecl } from '../state/vmstate.js';
 import type { CpuPlatformHooks, FpuMemory, FpuUnit, InterruptSource } from './interfaces.js';
-import { step } from './exec.js';
+import { step } from './exec-hot.js';
 import { deliverInterrupt } from './sysops.js';
 import {
   CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_DB, EXC_DF, EXC_GP, EXC_PF, EXC_SS,
@@ -147,6 +147,12 @@ export class Cpu implements Stateful, FpuMemory {
    * writes; otherwise the PIC/APIC is asked every POLL_INTERVAL instructions.
    */
   pollCountdown = 0;
+  /**
+   * Set by anything that the run loop's fast block must look at before the next instruction:
+   * EFLAGS reloads (IF/TF), STI, MOV/POP SS, HLT, NMI, port I/O and MMIO writes. The block
+   * runs without the per-instruction checks while this stays false.
+   */
+  eventPending = false;
 
   // MSRs
   sysenterCs = 0;
@@ -211,8 +217,8 @@ export class Cpu implements Stateful, FpuMemory {
 
   readonly mem: Uint8Array;
   /** 16/32-bit views of mem for aligned accesses (little-endian hosts only, checked below). */
-  private readonly mem16: Uint16Array;
-  private readonly mem32: Int32Array;
+  readonly mem16: Uint16Array;
+  readonly mem32: Int32Array;
   readonly readMap: Int32Array;
   readonly writeMap: Int32Array;
   readonly watchPage: Uint8Array;
@@ -315,6 +321,7 @@ export class Cpu implements Stateful, FpuMemory {
   setEflags(value: number): void {
     this.flags = (value & 0x3f7fd5) | 2;
     this.lzOp = LZ_NONE;
+    this.eventPending = true;
     this.updateModes();
   }
 
@@ -595,7 +602,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write8(p, v);
-    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; }
+    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; this.eventPending = true; }
   }
 
   private physWrite16(p: number, v: number): void {
@@ -611,7 +618,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write16(p, v);
-    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; }
+    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; this.eventPending = true; }
   }
 
   private physWrite32(p: number, v: number): void {
@@ -630,7 +637,7 @@ export class Cpu implements Stateful, FpuMemory {
       return;
     }
     this.memory.write32(p, v);
-    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; }
+    if (e < 0) { this.fetchEipHi = 0; this.pollCountdown = -1; this.eventPending = true; }
   }
 
   // ------------------------------------------------------------------ linear access
@@ -685,12 +692,103 @@ export class Cpu implements Stateful, FpuMemory {
     this.physWrite32(this.translateWrite(lin, need), v);
   }
 
-  readLinear8(lin: number): number { return this.rd8(lin, this.tlbReadNeed); }
-  readLinear16(lin: number): number { return this.rd16(lin, this.tlbReadNeed); }
-  readLinear32(lin: number): number { return this.rd32(lin, this.tlbReadNeed); }
-  writeLinear8(lin: number, v: number): void { this.wr8(lin, v, this.tlbWriteNeed); }
-  writeLinear16(lin: number, v: number): void { this.wr16(lin, v, this.tlbWriteNeed); }
-  writeLinear32(lin: number, v: number): void { this.wr32(lin, v, this.tlbWriteNeed); }
+  // The public linear accessors carry their whole fast path (TLB hit or paging off, RAM page,
+  // aligned) in one small function so that V8 inlines it into the instruction handlers; every
+  // other case takes the general rd*/wr* path.
+
+  /** Physical address of `lin` from the TLB (or paging off), or -1 when a walk is needed. */
+  private fastPhys(lin: number, need: number): number {
+    if (!this.pagingOn) return lin & this.memory.a20Mask;
+    const page = lin >>> 12;
+    if ((this.tlbFlags[page] & need) === 0) return -1;
+    return (this.tlbPhys[page] | (lin & 0xfff)) & this.memory.a20Mask;
+  }
+
+  readLinear8(lin: number): number {
+    const p = this.fastPhys(lin, this.tlbReadNeed);
+    if (p !== -1) {
+      const e = this.readMap[p >>> 12];
+      if (e >= 0) return this.mem[(e << 12) | (p & 0xfff)];
+    }
+    return this.rd8(lin, this.tlbReadNeed);
+  }
+
+  readLinear16(lin: number): number {
+    if ((lin & 1) === 0 && LITTLE_ENDIAN) {
+      const p = this.fastPhys(lin, this.tlbReadNeed);
+      if (p !== -1) {
+        const e = this.readMap[p >>> 12];
+        if (e >= 0) return this.mem16[((e << 12) | (p & 0xfff)) >> 1];
+      }
+    }
+    return this.rd16(lin, this.tlbReadNeed);
+  }
+
+  readLinear32(lin: number): number {
+    if ((lin & 3) === 0 && LITTLE_ENDIAN) {
+      const p = this.fastPhys(lin, this.tlbReadNeed);
+      if (p !== -1) {
+        const e = this.readMap[p >>> 12];
+        if (e >= 0) return this.mem32[((e << 12) | (p & 0xfff)) >> 2];
+      }
+    }
+    return this.rd32(lin, this.tlbReadNeed);
+  }
+
+  writeLinear8(lin: number, v: number): void {
+    const p = this.fastPhys(lin, this.tlbWriteNeed);
+    if (p !== -1) {
+      const e = this.writeMap[p >>> 12];
+      if (e >= 0 && this.watchPage[e] === 0) {
+        this.mem[(e << 12) | (p & 0xfff)] = v;
+        return;
+      }
+    }
+    this.wr8(lin, v, this.tlbWriteNeed);
+  }
+
+  writeLinear16(lin: number, v: number): void {
+    if ((lin & 1) === 0 && LITTLE_ENDIAN) {
+      const p = this.fastPhys(lin, this.tlbWriteNeed);
+      if (p !== -1) {
+        const e = this.writeMap[p >>> 12];
+        if (e >= 0 && this.watchPage[e] === 0) {
+          this.mem16[((e << 12) | (p & 0xfff)) >> 1] = v;
+          return;
+        }
+      }
+    }
+    this.wr16(lin, v, this.tlbWriteNeed);
+  }
+
+  writeLinear32(lin: number, v: number): void {
+    if ((lin & 3) === 0 && LITTLE_ENDIAN) {
+      const p = this.fastPhys(lin, this.tlbWriteNeed);
+      if (p !== -1) {
+        const e = this.writeMap[p >>> 12];
+        if (e >= 0 && this.watchPage[e] === 0) {
+          this.mem32[((e << 12) | (p & 0xfff)) >> 2] = v;
+          return;
+        }
+      }
+    }
+    this.wr32(lin, v, this.tlbWriteNeed);
+  }
+
+  /**
+   * For a read-modify-write of `size` (2 or 4) bytes at `lin`: the index in `mem` when the
+   * operand is aligned in one plain RAM page that reads and writes the same backing, after
+   * the write-permission check (which may fault); -1 when the caller must take the general
+   * probe/read/write path.
+   */
+  rmwIndex(lin: number, size: number): number {
+    if ((lin & (size - 1)) !== 0 || !LITTLE_ENDIAN) return -1;
+    let p = this.fastPhys(lin, this.tlbWriteNeed);
+    if (p === -1) p = this.translateWrite(lin, this.tlbWriteNeed);
+    const e = this.writeMap[p >>> 12];
+    if (e < 0 || this.watchPage[e] !== 0 || this.readMap[p >>> 12] !== e) return -1;
+    return (e << 12) | (p & 0xfff);
+  }
   /** Check that a linear range can be written (all-or-nothing multi-part writes). */
   probeWrite(lin: number, len: number): void {
     this.translateWrite(lin, this.tlbWriteNeed);
@@ -751,13 +849,30 @@ export class Cpu implements Stateful, FpuMemory {
   }
 
   fetch16(): number {
+    const eip = this.eip;
+    if (eip >= this.fetchEipLo && eip + 2 <= this.fetchEipHi) {
+      this.eip = eip + 2;
+      const i = this.fetchAdj + eip;
+      return this.mem[i] | (this.mem[i + 1] << 8);
+    }
     const lo = this.fetch8();
     return lo | (this.fetch8() << 8);
   }
 
   fetch32(): number {
+    const eip = this.eip;
+    if (eip >= this.fetchEipLo && eip + 4 <= this.fetchEipHi) {
+      this.eip = eip + 4;
+      const m = this.mem, i = this.fetchAdj + eip;
+      return m[i] | (m[i + 1] << 8) | (m[i + 2] << 16) | (m[i + 3] << 24);
+    }
     const lo = this.fetch16();
     return lo | (this.fetch16() << 16);
+  }
+
+  /** fetch8 sign-extended (rel8, disp8, imm8 of 83/6B/6A). */
+  fetchS8(): number {
+    return (this.fetch8() << 24) >> 24;
   }
 
   // ------------------------------------------------------------------ stack
@@ -872,6 +987,7 @@ export class Cpu implements Stateful, FpuMemory {
 
   nmi(): void {
     this.nmiPending = true;
+    this.eventPending = true;
   }
 
   /**
@@ -912,18 +1028,18 @@ export class Cpu implements Stateful, FpuMemory {
    * instruction counts as executed (its exception delivery is the work done).
    */
   run(maxInstructions: number): number {
-    let done = 0;
+    const first = this.instructionCount;
+    const stop = first + maxInstructions;
     this.pollCountdown = 0;
-    while (done < maxInstructions) {
+    while (this.instructionCount < stop) {
       if (this.halted) {
         if (!this.pollInterrupts()) break;
         continue;
       }
       try {
-        done = this.runInner(done, maxInstructions);
+        this.runInner(stop);
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
-        done++;
         this.instructionCount++;
         this.eip = this.startEip;
         this.regs[REG_ESP] = this.startEsp;
@@ -931,36 +1047,71 @@ export class Cpu implements Stateful, FpuMemory {
         this.raiseException(e.vector, e.errorCode);
       }
     }
-    return done;
+    return this.instructionCount - first;
   }
 
-  private runInner(done: number, max: number): number {
-    while (done < max) {
-      if (this.intShadow) {
-        this.intShadow = false;
-      } else if (this.nmiPending) {
-        this.pollInterrupts();
-      } else if ((this.flags & FLAG_IF) === 0) {
+  /**
+   * Execute until `stop` (an instructionCount value), HLT or a fault. Instructions run in
+   * blocks without per-instruction checks; a block ends at the next INTR poll point or as
+   * soon as an instruction sets eventPending. The shadow/NMI/single-step cases run one
+   * instruction at a time with every check.
+   */
+  private runInner(stop: number): void {
+    const regs = this.regs;
+    while (this.instructionCount < stop && !this.halted) {
+      if (this.intShadow || this.nmiPending || (this.flags & FLAG_TF) !== 0) {
+        this.stepChecked();
+        continue;
+      }
+      let n = stop - this.instructionCount;
+      if ((this.flags & FLAG_IF) !== 0) {
+        if (this.pollCountdown <= 0) {
+          this.pollCountdown = POLL_INTERVAL;
+          if (this.intr !== null && this.intr.hasInterrupt()) {
+            this.pollInterrupts();
+            continue;
+          }
+        }
+        if (n > this.pollCountdown) n = this.pollCountdown;
+      } else {
         this.pollCountdown = 0;
-      } else if (--this.pollCountdown <= 0) {
-        this.pollCountdown = POLL_INTERVAL;
-        if (this.intr !== null && this.intr.hasInterrupt()) this.pollInterrupts();
       }
-      this.startEip = this.eip;
-      this.startEsp = this.regs[REG_ESP];
-      const trap = this.flags & FLAG_TF;
-      this.trapSuppressed = false;
-      step(this);
-      done++;
-      // Kept exact per instruction: RDTSC and the board's virtual clock read it mid-run.
-      this.instructionCount++;
-      if (trap !== 0 && !this.intShadow && !this.trapSuppressed) {
-        this.dr[6] |= 0x4000;
-        this.raiseException(EXC_DB, -1);
-      }
-      if (this.halted) break;
+      const blockStart = this.instructionCount;
+      const blockEnd = blockStart + n;
+      this.eventPending = false;
+      do {
+        this.startEip = this.eip;
+        this.startEsp = regs[REG_ESP];
+        step(this);
+        // Kept exact per instruction: RDTSC and the board's virtual clock read it mid-run.
+        this.instructionCount++;
+      } while (!this.eventPending && this.instructionCount < blockEnd);
+      if ((this.flags & FLAG_IF) !== 0) this.pollCountdown -= this.instructionCount - blockStart;
     }
-    return done;
+  }
+
+  /** One instruction with the interrupt shadow, NMI, INTR and single-step handling. */
+  private stepChecked(): void {
+    if (this.intShadow) {
+      this.intShadow = false;
+    } else if (this.nmiPending) {
+      this.pollInterrupts();
+    } else if ((this.flags & FLAG_IF) === 0) {
+      this.pollCountdown = 0;
+    } else if (--this.pollCountdown <= 0) {
+      this.pollCountdown = POLL_INTERVAL;
+      if (this.intr !== null && this.intr.hasInterrupt()) this.pollInterrupts();
+    }
+    this.startEip = this.eip;
+    this.startEsp = this.regs[REG_ESP];
+    const trap = this.flags & FLAG_TF;
+    this.trapSuppressed = false;
+    step(this);
+    this.instructionCount++;
+    if (trap !== 0 && !this.intShadow && !this.trapSuppressed) {
+      this.dr[6] |= 0x4000;
+      this.raiseException(EXC_DB, -1);
+    }
   }
 
   /** Take a pending NMI or maskable interrupt. Returns true if one was delivered. */

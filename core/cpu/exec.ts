@@ -30,61 +30,75 @@ const fpuPtrs: FpuInstructionPointers = { ip: 0, cs: 0, dp: 0, ds: 0, fop: 0 };
 
 /** Decode ModRM (already fetched) and any SIB/displacement; sets the operand fields on c. */
 export function decodeModrm(c: Cpu, modrm: number): void {
-  const mod = modrm >> 6;
-  const rm = modrm & 7;
   c.modrmRegField = (modrm >> 3) & 7;
-  if (mod === 3) {
+  if (modrm >= 0xc0) {
     c.modrmIsReg = true;
-    c.modrmReg = rm;
+    c.modrmReg = modrm & 7;
     return;
   }
   c.modrmIsReg = false;
+  if (c.addrsize32) decodeEa32(c, modrm);
+  else decodeEa16(c, modrm);
+}
+
+/** The memory operand (mod != 3) of a 16-bit address: eaSeg, eaOffset, eaLinear. */
+function decodeEa16(c: Cpu, modrm: number): void {
+  const mod = modrm >> 6;
+  const r16 = c.reg16;
   let off: number;
   let seg = SEG_DS;
-  const regs = c.regs;
-  if (!c.addrsize32) {
-    const r16 = c.reg16;
-    switch (rm) {
-      case 0: off = r16[REG_EBX * 2] + r16[REG_ESI * 2]; break;
-      case 1: off = r16[REG_EBX * 2] + r16[7 * 2]; break;
-      case 2: off = r16[REG_EBP * 2] + r16[REG_ESI * 2]; seg = SEG_SS; break;
-      case 3: off = r16[REG_EBP * 2] + r16[7 * 2]; seg = SEG_SS; break;
-      case 4: off = r16[REG_ESI * 2]; break;
-      case 5: off = r16[7 * 2]; break;
-      case 6:
-        if (mod === 0) {
-          off = c.fetch16();
-        } else {
-          off = r16[REG_EBP * 2];
-          seg = SEG_SS;
-        }
-        break;
-      default: off = r16[REG_EBX * 2]; break;
-    }
-    if (mod === 1) off += (c.fetch8() << 24) >> 24;
-    else if (mod === 2) off += c.fetch16();
-    off &= 0xffff;
-  } else {
-    if (rm === 4) {
-      const sib = c.fetch8();
-      const base = sib & 7;
-      const index = (sib >> 3) & 7;
-      off = index === 4 ? 0 : regs[index] << (sib >> 6);
-      if (base === 5 && mod === 0) {
-        off = (off + c.fetch32()) | 0;
+  switch (modrm & 7) {
+    case 0: off = r16[REG_EBX * 2] + r16[REG_ESI * 2]; break;
+    case 1: off = r16[REG_EBX * 2] + r16[7 * 2]; break;
+    case 2: off = r16[REG_EBP * 2] + r16[REG_ESI * 2]; seg = SEG_SS; break;
+    case 3: off = r16[REG_EBP * 2] + r16[7 * 2]; seg = SEG_SS; break;
+    case 4: off = r16[REG_ESI * 2]; break;
+    case 5: off = r16[7 * 2]; break;
+    case 6:
+      if (mod === 0) {
+        off = c.fetch16();
       } else {
-        off = (off + regs[base]) | 0;
-        if (base === 4 || base === 5) seg = SEG_SS;
+        off = r16[REG_EBP * 2];
+        seg = SEG_SS;
       }
-    } else if (rm === 5 && mod === 0) {
-      off = c.fetch32();
-    } else {
-      off = regs[rm];
-      if (rm === 5) seg = SEG_SS;
-    }
-    if (mod === 1) off = (off + ((c.fetch8() << 24) >> 24)) | 0;
-    else if (mod === 2) off = (off + c.fetch32()) | 0;
+      break;
+    default: off = r16[REG_EBX * 2]; break;
   }
+  if (mod === 1) off += c.fetchS8();
+  else if (mod === 2) off += c.fetch16();
+  off &= 0xffff;
+  if (c.segOverride >= 0) seg = c.segOverride;
+  c.eaSeg = seg;
+  c.eaOffset = off;
+  c.eaLinear = (c.segBase[seg] + off) | 0;
+}
+
+/** The memory operand (mod != 3) of a 32-bit address, with SIB. */
+function decodeEa32(c: Cpu, modrm: number): void {
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  const regs = c.regs;
+  let off: number;
+  let seg = SEG_DS;
+  if (rm === 4) {
+    const sib = c.fetch8();
+    const base = sib & 7;
+    const index = (sib >> 3) & 7;
+    off = index === 4 ? 0 : regs[index] << (sib >> 6);
+    if (base === 5 && mod === 0) {
+      off = (off + c.fetch32()) | 0;
+    } else {
+      off = (off + regs[base]) | 0;
+      if (base === 4 || base === 5) seg = SEG_SS;
+    }
+  } else if (rm === 5 && mod === 0) {
+    off = c.fetch32();
+  } else {
+    off = regs[rm];
+    if (rm === 5) seg = SEG_SS;
+  }
+  if (mod === 1) off = (off + c.fetchS8()) | 0;
+  else if (mod === 2) off = (off + c.fetch32()) | 0;
   if (c.segOverride >= 0) seg = c.segOverride;
   c.eaSeg = seg;
   c.eaOffset = off;
@@ -179,6 +193,7 @@ export function checkIo(c: Cpu, port: number, size: number): void {
 
 export function portIn(c: Cpu, port: number, size: number): number {
   c.pollCountdown = 0; // device state may have changed: look at INTR at the next boundary
+  c.eventPending = true;
   if (size === 1) return c.io.in8(port);
   if (size === 2) return c.io.in16(port);
   return c.io.in32(port);
@@ -192,36 +207,27 @@ export function portOut(c: Cpu, port: number, size: number, v: number): void {
   // raise or unmask an interrupt: poll INTR at the next boundary.
   c.fetchEipHi = 0;
   c.pollCountdown = 0;
+  c.eventPending = true;
 }
 
 function loadSeg(c: Cpu, seg: number, sel: number): void {
   if (c.protectedMode) sys.loadSegment(c, seg, sel);
   else c.loadSegmentReal(seg, sel);
-  if (seg === SEG_SS) c.intShadow = true;
+  if (seg === SEG_SS) {
+    c.intShadow = true;
+    c.eventPending = true;
+  }
 }
 
 // ------------------------------------------------------------------ the instruction
 
 /** 1 for the legacy prefix bytes (segment, 66, 67, F0, F2, F3). */
-const IS_PREFIX = new Uint8Array(256);
+export const IS_PREFIX = new Uint8Array(256);
 for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) IS_PREFIX[p] = 1;
 
-export function step(c: Cpu): void {
-  const code32 = c.code32;
-  c.opsize32 = code32;
-  c.addrsize32 = code32;
-  c.segOverride = -1;
-  c.repPrefix = 0;
-  c.lockPrefix = false;
-  let op = c.fetch8();
-  if (IS_PREFIX[op] !== 0) op = prefixes(c, op);
-  if (c.lockPrefix) checkLock(c, op);
-  execute(c, op);
-}
-
 /** Consume prefixes starting with `op`; returns the opcode byte after them. */
-function prefixes(c: Cpu, op: number): number {
-  for (let n = 0; IS_PREFIX[op] !== 0; n++) {
+export function prefixes(c: Cpu, op: number, seen = 0): number {
+  for (let n = seen; IS_PREFIX[op] !== 0; n++) {
     if (n >= 14) c.fault(EXC_GP, 0); // instruction longer than 15 bytes
     switch (op) {
       case 0x26: c.segOverride = SEG_ES; break;
@@ -241,7 +247,7 @@ function prefixes(c: Cpu, op: number): number {
   return op;
 }
 
-function checkLock(c: Cpu, op: number): void {
+export function checkLock(c: Cpu, op: number): void {
   const eip = c.eip;
   if (op === 0x0f) {
     const op2 = c.fetch8();
@@ -262,7 +268,7 @@ function checkLock(c: Cpu, op: number): void {
     (op >= 0xfe && reg > 1)) c.fault(EXC_UD);
 }
 
-function execute(c: Cpu, op: number): void {
+export function execute(c: Cpu, op: number): void {
   const regs = c.regs;
   switch (op) {
     // ---- ALU r/m forms 00-3F
@@ -624,6 +630,7 @@ function execute(c: Cpu, op: number): void {
     case 0xf4:
       if (c.cpl !== 0) c.fault(EXC_GP, 0);
       c.halted = true;
+      c.eventPending = true;
       return;
     case 0xf5: c.setArithFlags(c.getEflags() ^ 1); return;
     case 0xf6: group3(c, 7); return;
@@ -644,6 +651,7 @@ function execute(c: Cpu, op: number): void {
       }
       if ((c.flags & FLAG_IF) === 0) c.intShadow = true;
       c.flags |= FLAG_IF;
+      c.eventPending = true;
       return;
     case 0xfc: c.flags &= ~FLAG_DF; return;
     case 0xfd: c.flags |= FLAG_DF; return;
@@ -823,7 +831,7 @@ function group3(c: Cpu, top: number): void {
   }
 }
 
-function group5(c: Cpu): void {
+export function group5(c: Cpu): void {
   decodeModrm(c, c.fetch8());
   const reg = c.modrmRegField;
   const top = c.opsize32 ? 31 : 15;
@@ -869,4 +877,4 @@ function fpuEscape(c: Cpu, op: number): void {
   fpu.execute(op, modrm, c.eaLinear, c.opsize32, !c.protectedMode, fpuPtrs);
 }
 
-export { REG_ESI };
+export { REG_ESI, pushV, popV, fetchImmV };
