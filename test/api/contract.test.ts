@@ -1,6 +1,6 @@
 // The same API cases over both transports: the WebSocket for real, Electron IPC through an
 // in-process ipcMain/ipcRenderer double. A UI must not be able to tell them apart.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ApiEvent, ApiMethod, PerseusClient, ScreenUpdate, VmRecord } from '../../core/api/contract.js';
@@ -153,5 +153,123 @@ describe.each([
     expect((await client.call('getVm', { id: vm.id })).state).toBe('crashed');
     // The app keeps answering.
     expect((await client.call('appInfo', {})).transport).toBe(transport);
+  });
+
+  // The fake machine's state is its inputs (JSON), so reverts are visible in getScreenText.
+  const inputsOf = async (id: string) => JSON.parse(await client.call('getScreenText', { id })).inputs as unknown[];
+
+  test('snapshots of a running VM: take, list with thumbnails, revert, rename, delete, with progress events', async () => {
+    const vm = await client.call('createVm', { name: 'snapper', memoryMiB: 16 });
+    await client.call('powerOn', { id: vm.id });
+    expect(await client.call('listSnapshots', { id: vm.id })).toEqual([]);
+    await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'one' }] });
+    const from = events.length;
+    const s1 = await client.call('takeSnapshot', { id: vm.id, name: ' S1 ', description: 'first' });
+    expect(s1).toMatchObject({ name: 'S1', description: 'first', parentId: null, isCurrent: true, hasState: true });
+    expect(s1.thumbnail).toMatch(/^data:image\/png;base64,/);
+    expect(Buffer.from(s1.thumbnail!.split(',')[1]!, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    const progress = events.slice(from).filter((e) => e.type === 'snapshot-progress' && e.id === vm.id);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.at(-1)).toMatchObject({ operation: 'take', done: true, fraction: 1 });
+    expect(progress.at(-1)).not.toHaveProperty('error');
+    await until('snapshots-changed', () => events.slice(from).some((e) => e.type === 'snapshots-changed' && e.id === vm.id));
+    expect((await client.call('getStatus', { id: vm.id })).state).toBe('running');
+
+    await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'two' }] });
+    const s2 = await client.call('takeSnapshot', { id: vm.id, name: 'S2' });
+    expect(s2.parentId).toBe(s1.id);
+    await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'three' }] });
+    expect(await inputsOf(vm.id)).toEqual(['one', 'two', 'three'].map((text) => ({ type: 'text', text })));
+
+    // Revert: the running machine continues from S1's state.
+    expect((await client.call('revertSnapshot', { id: vm.id, snapshotId: s1.id })).state).toBe('running');
+    expect(await inputsOf(vm.id)).toEqual([{ type: 'text', text: 'one' }]);
+    let list = await client.call('listSnapshots', { id: vm.id });
+    expect(list.map((n) => [n.name, n.isCurrent])).toEqual([['S1', true], ['S2', false]]);
+    // Paused stays paused after a revert.
+    await client.call('pause', { id: vm.id });
+    expect((await client.call('revertSnapshot', { id: vm.id, snapshotId: s2.id })).state).toBe('paused');
+    expect(await inputsOf(vm.id)).toEqual([{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }]);
+    await client.call('resume', { id: vm.id });
+
+    const renamed = await client.call('renameSnapshot', { id: vm.id, snapshotId: s2.id, name: 'second', description: 'after two' });
+    expect(renamed).toMatchObject({ id: s2.id, name: 'second', description: 'after two', isCurrent: true });
+    expect(await client.call('deleteSnapshot', { id: vm.id, snapshotId: s1.id })).toBeNull();
+    list = await client.call('listSnapshots', { id: vm.id });
+    expect(list.map((n) => [n.name, n.parentId])).toEqual([['second', null]]);
+
+    // Bad input: clear errors, nothing changes.
+    expect((await rejection(client.call('takeSnapshot', { id: vm.id, name: '  ' }))).code).toBe('invalid');
+    expect((await rejection(client.call('revertSnapshot', { id: vm.id, snapshotId: s1.id }))).code).toBe('not-found');
+    expect((await rejection(client.call('deleteSnapshot', { id: vm.id, snapshotId: 'nope' }))).code).toBe('not-found');
+    expect((await client.call('listSnapshots', { id: vm.id })).length).toBe(1);
+    await client.call('powerOff', { id: vm.id });
+  });
+
+  test('suspend writes the state and stops the worker; power on resumes it; power off discards it', async () => {
+    const vm = await client.call('createVm', { name: 'sleeper', memoryMiB: 16 });
+    await client.call('powerOn', { id: vm.id });
+    await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'before sleep' }] });
+    const from = events.length;
+    expect((await client.call('suspend', { id: vm.id })).state).toBe('suspended');
+    expect((await client.call('getVm', { id: vm.id })).state).toBe('suspended');
+    await until('vm-state suspended', () => events.slice(from).some((e) => e.type === 'vm-state' && e.id === vm.id && e.state === 'suspended'));
+    expect(existsSync(join(h.dataDir, 'vms', vm.id, 'suspended.state'))).toBe(true);
+    expect((await rejection(client.call('suspend', { id: vm.id }))).code).toBe('bad-state');
+
+    expect((await client.call('powerOn', { id: vm.id })).state).toBe('running');
+    expect(await inputsOf(vm.id)).toEqual([{ type: 'text', text: 'before sleep' }]);
+    // The saved state is spent once the VM runs again.
+    expect(existsSync(join(h.dataDir, 'vms', vm.id, 'suspended.state'))).toBe(false);
+
+    await client.call('suspend', { id: vm.id });
+    expect((await client.call('powerOff', { id: vm.id })).state).toBe('off');
+    expect(existsSync(join(h.dataDir, 'vms', vm.id, 'suspended.state'))).toBe(false);
+    await client.call('powerOn', { id: vm.id });
+    expect(await inputsOf(vm.id)).toEqual([]);
+    await client.call('powerOff', { id: vm.id });
+  });
+
+  test('removable media: insert and eject while running and while off; recent images; createDisk', async () => {
+    const floppy = join(h.dataDir, 'blank.img');
+    const made = await client.call('createDisk', { path: floppy, sizeMiB: 2, format: 'raw' });
+    expect(made).toEqual({ path: floppy, format: 'raw', sizeBytes: 2 * 1024 * 1024 });
+    expect(statSync(floppy).size).toBe(2 * 1024 * 1024);
+    expect((await rejection(client.call('createDisk', { path: floppy, sizeMiB: 2, format: 'raw' }))).code).toBe('conflict');
+    expect((await rejection(client.call('createDisk', { path: join(h.dataDir, 'x.img'), sizeMiB: 0, format: 'raw' }))).code).toBe('invalid');
+    expect((await rejection(client.call('createDisk', { path: join(h.dataDir, 'x.img'), sizeMiB: 8, format: 'ext4' as never }))).code).toBe('invalid');
+    expect((await rejection(client.call('createDisk', { path: 'relative.img', sizeMiB: 8, format: 'raw' }))).code).toBe('invalid');
+    const q = await client.call('createDisk', { path: join(h.dataDir, 'disk.qcow2'), sizeMiB: 64, format: 'qcow2' });
+    expect(q.sizeBytes).toBe(64 * 1024 * 1024);
+    expect(readFileSync(q.path).subarray(0, 4).toString('latin1')).toBe('QFI\xfb');
+
+    const vm = await client.call('createVm', {
+      name: 'media', memoryMiB: 16,
+      ide: { primaryMaster: null, primarySlave: null, secondaryMaster: { kind: 'cdrom', path: null }, secondarySlave: null },
+    });
+    await client.call('powerOn', { id: vm.id });
+    const rec = await client.call('insertMedia', { id: vm.id, drive: 'fda', path: floppy });
+    expect(rec.floppyA).toBe(floppy);
+    expect(rec.state).toBe('running');
+    const iso = join(h.dataDir, 'disc.iso');
+    writeFileSync(iso, new Uint8Array(2048 * 4));
+    expect((await client.call('insertMedia', { id: vm.id, drive: 'cdrom', path: iso })).ide.secondaryMaster).toEqual({ kind: 'cdrom', path: iso });
+    expect((await client.call('ejectMedia', { id: vm.id, drive: 'fda' })).floppyA).toBeNull();
+    // The machine saw each change: the medium's size, null for an eject.
+    expect(await inputsOf(vm.id)).toEqual([
+      { media: { floppy: 0 }, size: 2 * 1024 * 1024 }, { media: { ide: 2 }, size: 2048 * 4 }, { media: { floppy: 0 }, size: null },
+    ]);
+    // A missing file or an unknown drive changes nothing.
+    expect((await rejection(client.call('insertMedia', { id: vm.id, drive: 'fdb', path: join(h.dataDir, 'missing.img') }))).code).toBe('invalid');
+    expect((await rejection(client.call('insertMedia', { id: vm.id, drive: 'hdz' as never, path: floppy }))).code).toBe('invalid');
+    expect((await inputsOf(vm.id)).length).toBe(3);
+    await client.call('powerOff', { id: vm.id });
+    // While off, only the settings change.
+    expect((await client.call('insertMedia', { id: vm.id, drive: 'fdb', path: floppy })).floppyB).toBe(floppy);
+
+    const recent = await client.call('listRecentImages', {});
+    expect(recent.map((r) => [r.path, r.kind])).toEqual([[floppy, 'floppy'], [iso, 'cdrom'], [q.path, 'disk'], [floppy, 'disk']]);
+    expect(recent.every((r) => r.exists)).toBe(true);
+    expect((await client.call('listRecentImages', { kind: 'cdrom' })).map((r) => r.path)).toEqual([iso]);
   });
 });
