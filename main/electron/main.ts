@@ -58,7 +58,7 @@ if (!app.requestSingleInstanceLock()) {
 
   app.whenReady().then(async () => {
     const dataDir = resolveDataDir({ option: dataDirOption(process.argv) });
-    core = openAppCore({ dataDir, transport: 'electron' });
+    core = openAppCore({ dataDir, transport: 'electron', firstRunDemo: true });
     installSecurity();
     serveRenderer();
     registerIpc({

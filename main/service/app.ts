@@ -1,13 +1,14 @@
 // Wiring of the application core for one process (Electron main or `perseus web`): the VM
 // library in a data directory, a hypervisor, and the service both transports dispatch into.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppInfo } from '../../core/api/contract.js';
 import { Hypervisor, type HypervisorOptions } from '../hypervisor/hypervisor.js';
-import { addRecentImage, listRecentImages, VmLibrary } from '../library/index.js';
+import { addRecentImage, LIBRARY_DB_FILE, listRecentImages, VmLibrary } from '../library/index.js';
 import { SnapshotStore } from '../snapshot/index.js';
+import { seedDemoVm } from './first-run.js';
 import { Service } from './service.js';
 
 export interface AppCore {
@@ -23,9 +24,12 @@ export interface AppCoreOptions {
   dataDir: string;
   transport: AppInfo['transport'];
   hypervisor?: HypervisorOptions;
+  /** A fresh data directory (no library.db yet) gets the demo VM, powered on (main/service/first-run.ts). */
+  firstRunDemo?: boolean;
 }
 
 export function openAppCore(options: AppCoreOptions): AppCore {
+  const freshDataDir = !existsSync(join(options.dataDir, LIBRARY_DB_FILE));
   const library = VmLibrary.open(options.dataDir);
   // VMs recorded as running by a process that is gone are off now.
   library.resetStalePowerStates();
@@ -44,6 +48,11 @@ export function openAppCore(options: AppCoreOptions): AppCore {
       list: (kind) => listRecentImages(library.db, kind),
     },
   });
+  if (options.firstRunDemo && freshDataDir) {
+    void seedDemoVm(service, options.dataDir).catch((err: unknown) => {
+      service.emit({ type: 'log', level: 'warn', message: `The demo VM could not be set up: ${(err as Error).message}` });
+    });
+  }
   let closing: Promise<void> | null = null;
   return {
     dataDir: options.dataDir,

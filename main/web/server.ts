@@ -27,6 +27,8 @@ export interface WebConsoleOptions {
   /** A fixed token (tests); normally a random one. */
   token?: string;
   hypervisor?: HypervisorOptions;
+  /** A fresh data directory gets the demo VM, powered on (`perseus web` does this unless --no-demo). */
+  firstRunDemo?: boolean;
 }
 
 export interface WebConsole {
@@ -100,7 +102,10 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? newAccessToken();
   const rendererDir = resolve(options.rendererDir ?? defaultRendererDir());
-  const core = openAppCore({ dataDir: options.dataDir, transport: 'web', ...(options.hypervisor ? { hypervisor: options.hypervisor } : {}) });
+  const core = openAppCore({
+    dataDir: options.dataDir, transport: 'web', firstRunDemo: options.firstRunDemo ?? false,
+    ...(options.hypervisor ? { hypervisor: options.hypervisor } : {}),
+  });
   const appInfo = () => core.service.handle('appInfo', {}) as Promise<AppInfo>;
   const loopbackOnly = LOOPBACK.has(host);
   const csp = webConsoleCsp();

@@ -49,9 +49,13 @@ export interface WebServer {
   stop(): Promise<void>;
 }
 
-/** Spawns `perseus web --port 0 --data-dir <dir> --json` and reads the address it prints. */
-export async function startPerseusWeb(dataDir: string): Promise<WebServer> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'main', 'cli', 'perseus.mjs'), 'web', '--port', '0', '--data-dir', dataDir, '--json'], {
+/**
+ * Spawns `perseus web --port 0 --data-dir <dir> --json` and reads the address it prints. Without
+ * `demo`, a fresh data directory stays empty (--no-demo).
+ */
+export async function startPerseusWeb(dataDir: string, opts: { demo?: boolean } = {}): Promise<WebServer> {
+  const args = ['web', '--port', '0', '--data-dir', dataDir, '--json', ...(opts.demo ? [] : ['--no-demo'])];
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'main', 'cli', 'perseus.mjs'), ...args], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

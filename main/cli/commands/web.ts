@@ -11,17 +11,18 @@ export interface WebConsoleHandle {
   token: string;
   close(): Promise<void>;
 }
-export type StartWebConsole = (options: { host: string; port: number; dataDir: string }) => Promise<WebConsoleHandle>;
+export type StartWebConsole = (options: { host: string; port: number; dataDir: string; firstRunDemo?: boolean }) => Promise<WebConsoleHandle>;
 
 const OPTIONS = {
   host: { type: 'string', value: 'ADDR', help: 'Address to listen on (default 127.0.0.1: this computer only)' },
   port: { type: 'integer', value: 'N', help: `TCP port (default ${DEFAULT_WEB_PORT}; 0 picks a free one)` },
   'data-dir': { type: 'string', value: 'DIR', help: 'Data directory holding library.db' },
   json: { type: 'boolean', help: 'Print {url, token} as one JSON line once listening' },
+  'no-demo': { type: 'boolean', help: 'Do not add (and start) the demo VM in a fresh data directory' },
   help: { type: 'boolean', short: 'h', help: 'Show this help' },
 } satisfies OptionSpecs;
 
-const USAGE = `Usage: perseus web [--host ADDR] [--port N] [--data-dir DIR]
+const USAGE = `Usage: perseus web [--host ADDR] [--port N] [--data-dir DIR] [--no-demo]
 
 Serve the Perseus UI to a web browser. Open the printed address; the access token in it
 (also printed) is required for every connection. Runs until Ctrl+C.
@@ -68,7 +69,7 @@ export const command: CliCommand = {
       if (port < 0 || port > 65535) throw new UsageError(`--port must be between 0 and 65535, not ${port}`);
       const dataDir = dataDirFor(io, options['data-dir']);
       const startWebConsole = await loadWebConsole();
-      const server = await startWebConsole({ host, port, dataDir });
+      const server = await startWebConsole({ host, port, dataDir, firstRunDemo: !options['no-demo'] });
       if (json) io.stdout.write(JSON.stringify({ url: server.url, token: server.token, dataDir }) + '\n');
       else {
         io.stdout.write(`Perseus web console: ${server.url}\nAccess token: ${server.token}\nData: ${dataDir}\nPress Ctrl+C to stop.\n`);
