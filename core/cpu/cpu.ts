@@ -173,6 +173,14 @@ export class Cpu implements Stateful, FpuMemory {
   code32 = false;
   stack32 = false;
 
+  /** Back to the between-instructions prefix state (see step() in exec-hot.ts). */
+  resetPrefixes(): void {
+    this.opsize32 = this.addrsize32 = this.code32;
+    this.segOverride = -1;
+    this.repPrefix = 0;
+    this.lockPrefix = false;
+  }
+
   // Current instruction decode state (exec.ts)
   /** EIP of the instruction being executed (restored on a fault). */
   startEip = 0;
@@ -282,6 +290,7 @@ export class Cpu implements Stateful, FpuMemory {
       this.pagingOn = paging;
       this.flushTlb(true);
     }
+    this.opsize32 = this.addrsize32 = this.code32;
     if (this.v86) this.cpl = 3;
     else if (!pe) this.cpl = 0;
     const user = this.cpl === 3;
@@ -297,7 +306,7 @@ export class Cpu implements Stateful, FpuMemory {
     this.segFlags[seg] = flags;
     if (seg === SEG_CS) {
       this.fetchEipHi = 0;
-      this.code32 = this.protectedMode && (flags & SF_DB) !== 0;
+      this.code32 = this.opsize32 = this.addrsize32 = this.protectedMode && (flags & SF_DB) !== 0;
     } else if (seg === SEG_SS) {
       this.stack32 = this.protectedMode && (flags & SF_DB) !== 0;
     }
@@ -1044,6 +1053,7 @@ export class Cpu implements Stateful, FpuMemory {
         this.eip = this.startEip;
         this.regs[REG_ESP] = this.startEsp;
         this.intShadow = false;
+        this.resetPrefixes();
         this.raiseException(e.vector, e.errorCode);
       }
     }

@@ -21,16 +21,15 @@ type Handler = (c: Cpu, op: number) => void;
 const OPS16: Handler[] = new Array<Handler>(256);
 const OPS32: Handler[] = new Array<Handler>(256);
 
-/** Execute one instruction. */
+/**
+ * Execute one instruction. Between instructions the prefix state is at its defaults
+ * (opsize32 = addrsize32 = code32, no override, REP or LOCK): the prefix handlers restore
+ * it after their instruction, Cpu.run after a fault, and updateModes/setSegment keep the
+ * sizes in step with code32.
+ */
 export function step(c: Cpu): void {
-  const code32 = c.code32;
-  c.opsize32 = code32;
-  c.addrsize32 = code32;
-  c.segOverride = -1;
-  c.repPrefix = 0;
-  c.lockPrefix = false;
   const op = c.fetch8();
-  if (code32) OPS32[op](c, op);
+  if (c.code32) OPS32[op](c, op);
   else OPS16[op](c, op);
 }
 
@@ -44,6 +43,7 @@ function prefixed(c: Cpu, op: number): void {
   if (c.lockPrefix) checkLock(c, op);
   if (c.opsize32) OPS32[op](c, op);
   else OPS16[op](c, op);
+  c.resetPrefixes();
 }
 
 /** After one operand-size or segment prefix: the common case is the opcode itself. */
@@ -55,6 +55,7 @@ function afterPrefix(c: Cpu): void {
   }
   if (c.opsize32) OPS32[op](c, op);
   else OPS16[op](c, op);
+  c.resetPrefixes();
 }
 
 function opsizePrefix(c: Cpu): void {
