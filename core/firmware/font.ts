@@ -1,6 +1,10 @@
-// The text-mode font, drawn for this project: printable ASCII from a 5x7 dot-matrix design
-// (one hex byte per row, bit 4 = leftmost dot), doubled vertically into 8x16 cells; CP437 box
-// drawing, blocks and shades generated from their line/area descriptions.
+// The BIOS fonts (8x8, 8x14, 8x16), drawn for this project: every glyph is a 5x7 dot-matrix
+// design (one hex byte per row, bit 4 = leftmost dot): printable ASCII here, the rest of CP437 in
+// font-cp437.ts. The cell fonts scale the 7 rows vertically (8x16: doubled; 8x14: doubled but the
+// middle row; 8x8: as drawn). CP437 box drawing, blocks and shades are generated per cell height
+// from their line/area descriptions, so they join between cells.
+
+import { cp437Glyphs } from './font-cp437.js';
 
 const ASCII_5X7 = [
   '00000000000000', '04040404040004', '0a0a0000000000', '0a0a1f0a1f0a0a', '040f140e051e04', '18190204081303',
@@ -21,6 +25,7 @@ const ASCII_5X7 = [
   '00001f0204081f', '02040408040402', '04040404040404', '08040402040408', '00000815020000',
 ];
 
+
 // CP437 0xB3-0xDA: [up, down, left, right], 0 none, 1 single, 2 double line.
 const BOX: number[][] = [
   [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 2, 0], [2, 2, 1, 0], [0, 2, 1, 0], [0, 1, 2, 0], [2, 2, 2, 0], [2, 2, 0, 0],
@@ -30,39 +35,65 @@ const BOX: number[][] = [
   [2, 0, 0, 1], [1, 0, 0, 2], [0, 1, 0, 2], [0, 2, 0, 1], [2, 2, 1, 1], [1, 1, 2, 2], [1, 0, 1, 0], [0, 1, 0, 1],
 ];
 
-function boxGlyph(g: Uint8Array, [up, down, left, right]: number[]): void {
+function boxGlyph(g: Uint8Array, h: number, [up, down, left, right]: number[]): void {
+  const mid = (h >> 1) - 1; // the single horizontal line
   const vCols = (style: number) => (style === 2 ? 0x28 : 0x10); // columns 2,4 or 3
-  const hRows = (style: number) => (style === 2 ? [6, 9] : [7]);
-  for (let y = 0; y < 16; y++) {
-    if (up && y <= 8) g[y] |= vCols(up);
-    if (down && y >= 7) g[y] |= vCols(down);
+  const hRows = (style: number) => (style === 2 ? [mid - 1, mid + 2] : [mid]);
+  for (let y = 0; y < h; y++) {
+    if (up && y <= mid + 1) g[y] |= vCols(up);
+    if (down && y >= mid) g[y] |= vCols(down);
   }
-  for (const y of hRows(left || 0)) if (left) g[y] |= 0xf8;
-  for (const y of hRows(right || 0)) if (right) g[y] |= 0x1f;
+  if (left) for (const y of hRows(left)) g[y] |= 0xf8;
+  if (right) for (const y of hRows(right)) g[y] |= 0x1f;
 }
 
-/** 256 glyphs x 16 rows. */
-export function buildFont8x16(): Uint8Array {
-  const font = new Uint8Array(256 * 16);
-  ASCII_5X7.forEach((hex, i) => {
-    if (hex.length !== 14) throw new Error(`font: glyph ${i + 0x20} malformed`);
-    for (let r = 0; r < 7; r++) {
-      const bits = parseInt(hex.slice(r * 2, r * 2 + 2), 16) << 2;
-      font[(0x20 + i) * 16 + 1 + r * 2] = bits;
-      font[(0x20 + i) * 16 + 2 + r * 2] = bits;
+/** Source row (0-6) of each cell row, -1 for blank, per cell height. */
+function rowMap(h: number): number[] {
+  if (h === 16) return [-1, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, -1];
+  if (h === 14) return [-1, 0, 0, 1, 1, 2, 2, 3, 4, 4, 5, 5, 6, 6];
+  if (h === 8) return [0, 1, 2, 3, 4, 5, 6, -1];
+  throw new Error(`font: no ${h}-row cell`);
+}
+
+function designs(): Map<number, string> {
+  const all = new Map<number, string>();
+  ASCII_5X7.forEach((hex, i) => all.set(0x20 + i, hex));
+  for (const [code, hex] of cp437Glyphs()) all.set(code, hex);
+  return all;
+}
+
+const cache = new Map<number, Uint8Array>();
+
+/** 256 glyphs x `h` rows (h = 8, 14 or 16), one byte per row, bit 7 = leftmost dot. */
+export function buildFont(h: number): Uint8Array {
+  const hit = cache.get(h);
+  if (hit) return hit;
+  const font = new Uint8Array(256 * h);
+  const map = rowMap(h);
+  for (const [code, hex] of designs()) {
+    if (!/^[0-9a-f]{14}$/.test(hex)) throw new Error(`font: glyph ${code.toString(16)} malformed`);
+    for (let y = 0; y < h; y++) {
+      const r = map[y];
+      if (r >= 0) font[code * h + y] = parseInt(hex.slice(r * 2, r * 2 + 2), 16) << 2;
     }
-  });
-  BOX.forEach((b, i) => boxGlyph(font.subarray((0xb3 + i) * 16, (0xb4 + i) * 16), b));
-  for (let y = 0; y < 16; y++) {
-    font[0xb0 * 16 + y] = y & 1 ? 0x22 : 0x88;
-    font[0xb1 * 16 + y] = y & 1 ? 0x55 : 0xaa;
-    font[0xb2 * 16 + y] = y & 1 ? 0xdd : 0x77;
-    font[0xdb * 16 + y] = 0xff;
-    font[0xdc * 16 + y] = y >= 8 ? 0xff : 0;
-    font[0xdd * 16 + y] = 0xf0;
-    font[0xde * 16 + y] = 0x0f;
-    font[0xdf * 16 + y] = y < 8 ? 0xff : 0;
-    font[0xfe * 16 + y] = y >= 4 && y < 12 ? 0x7e : 0;
   }
+  BOX.forEach((b, i) => boxGlyph(font.subarray((0xb3 + i) * h, (0xb4 + i) * h), h, b));
+  const half = h >> 1;
+  for (let y = 0; y < h; y++) {
+    font[0xb0 * h + y] = y & 1 ? 0x22 : 0x88;
+    font[0xb1 * h + y] = y & 1 ? 0x55 : 0xaa;
+    font[0xb2 * h + y] = y & 1 ? 0xdd : 0x77;
+    font[0xdb * h + y] = 0xff;
+    font[0xdc * h + y] = y >= half ? 0xff : 0;
+    font[0xdd * h + y] = 0xf0;
+    font[0xde * h + y] = 0x0f;
+    font[0xdf * h + y] = y < half ? 0xff : 0;
+    font[0xfe * h + y] = y >= h >> 2 && y < h - (h >> 2) ? 0x7e : 0;
+  }
+  cache.set(h, font);
   return font;
 }
+
+export const buildFont8x16 = (): Uint8Array => buildFont(16);
+export const buildFont8x14 = (): Uint8Array => buildFont(14);
+export const buildFont8x8 = (): Uint8Array => buildFont(8);

@@ -13,6 +13,8 @@
 //      jmp L
 //   D: iret                ; results: registers, and CF/ZF in the FLAGS image on the stack
 
+import { placeVideoRom } from './video-rom.js';
+
 export const TRAP_PORT = 0xee;
 export const BIOS_SEGMENT = 0xf000;
 export const ROM_SIZE = 0x10000;
@@ -46,7 +48,7 @@ export function buildBiosRom(): RomLayout {
   const image = new Uint8Array(ROM_SIZE).fill(0xff);
   const traps = new Map<number, ServiceName>();
   const used: [number, number][] = [];
-  const put = (offset: number, bytes: number[]): void => {
+  const put = (offset: number, bytes: number[] | Uint8Array): void => {
     for (const [s, e] of used) {
       if (offset < e && offset + bytes.length > s) throw new Error(`ROM layout overlap at ${offset.toString(16)}`);
     }
@@ -95,6 +97,8 @@ export function buildBiosRom(): RomLayout {
   put(ENTRY.configTable, [0x08, 0x00, 0xfc, 0x01, 0x00, 0x70, 0x00, 0x00, 0x00, 0x00]);
   // Diskette parameter table (INT 1Eh) for 1.44 MB drives.
   put(ENTRY.diskParams, [0xaf, 0x02, 0x25, 0x02, 0x12, 0x1b, 0xff, 0x6c, 0xf6, 0x0f, 0x08]);
+  // Fonts, VBE strings and tables (0x8000-0xAFFF, 8x8 also at FA6E).
+  placeVideoRom(put);
   // Identification string the TS side also prints.
   put(0xe000, [...'Perseus BIOS'].map((c) => c.charCodeAt(0)));
   return { image, traps, entries: { ...ENTRY } };

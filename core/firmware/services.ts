@@ -102,7 +102,7 @@ export class BuiltinFirmware {
     // 8042: translate to set 1, keyboard IRQ on, mouse off; keyboard scanning on.
     io.out8(0x64, 0x60); io.out8(0x60, 0x61);
     io.out8(0x60, 0xf4);
-    this.video.setMode(3);
+    this.video.post();
     this.video.print(`Perseus BIOS  ${m.config.memoryMiB} MiB RAM\r\n`);
     fw.cpu.loadSegmentReal(SS, 0);
     fw.set16(SP, 0x7000);
