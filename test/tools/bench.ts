@@ -27,6 +27,7 @@ import { PcMachine } from '../../core/board/pc.js';
 import { MemoryBlockDevice } from '../../core/disk/block.js';
 import { measurePowerOnToBootSector } from '../../core/firmware/bench.js';
 import { hostClock, loadFirmware } from '../../main/run/setup.js';
+import { linuxSection } from './bench-linux.js';
 
 const V86_VERSION = process.env.V86_VERSION ?? '0.5.462';
 const BENCH_DIR = process.env.PERSEUS_BENCH_DIR ?? join(tmpdir(), 'perseus-bench');
@@ -198,6 +199,7 @@ async function main(): Promise<number> {
     console.log(`cpu-loop: perseus time = ${(ours.ms / reference.ms).toFixed(2)}× v86-nojit's (target ≤ 1.0)`);
   }
   firmwareSection();
+  linuxSection();
   return 0;
 }
 
