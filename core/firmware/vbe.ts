@@ -16,7 +16,11 @@ const LFB_DEFAULT = 0xe0000000;
 
 export interface VbeMode { number: number; width: number; height: number; bpp: number }
 
-/** The classic VESA numbers, then our own (140h+) for 32 bpp and the wide/large resolutions. */
+/**
+ * The classic VESA numbers (100h-11Bh), the de-facto Bochs/QEMU numbers for 1600x1200
+ * (11Ch-11Fh) and 32 bpp (140h-145h) that guests have hard-coded (KolibriOS keeps its default
+ * as 143h), then our own numbers from 150h for 32 bpp at 1600x1200 and the wide/large modes.
+ */
 export const VBE_MODES: readonly VbeMode[] = (() => {
   const list: VbeMode[] = [];
   const add = (number: number, width: number, height: number, bpp: number) => list.push({ number, width, height, bpp });
@@ -24,9 +28,11 @@ export const VBE_MODES: readonly VbeMode[] = (() => {
   add(0x104, 1024, 768, 4); add(0x105, 1024, 768, 8); add(0x106, 1280, 1024, 4); add(0x107, 1280, 1024, 8);
   const classic: [number, number, number][] = [[0x10d, 320, 200], [0x110, 640, 480], [0x113, 800, 600], [0x116, 1024, 768], [0x119, 1280, 1024]];
   for (const [n, w, h] of classic) { add(n, w, h, 15); add(n + 1, w, h, 16); add(n + 2, w, h, 24); }
-  let n = 0x140;
-  for (const [w, h] of [[320, 200], [640, 480], [800, 600], [1024, 768], [1280, 1024]]) add(n++, w, h, 32);
-  for (const [w, h] of [[1152, 864], [1280, 720], [1280, 800], [1360, 768], [1440, 900], [1600, 900], [1600, 1200],
+  [8, 15, 16, 24].forEach((bpp, i) => add(0x11c + i, 1600, 1200, bpp));
+  [[320, 200], [640, 400], [640, 480], [800, 600], [1024, 768], [1280, 1024]].forEach(([w, h], i) => add(0x140 + i, w, h, 32));
+  let n = 0x150;
+  add(n++, 1600, 1200, 32);
+  for (const [w, h] of [[1152, 864], [1280, 720], [1280, 800], [1360, 768], [1440, 900], [1600, 900],
     [1680, 1050], [1920, 1080], [1920, 1200]]) {
     for (const bpp of [8, 15, 16, 24, 32]) add(n++, w, h, bpp);
   }

@@ -42,6 +42,28 @@ describe('built-in firmware boots guests', () => {
     expect(runUntilScreen(m, 'Thanks for trying out MikeOS!', 50_000_000)).toBeGreaterThan(0);
   });
 
+  it('KolibriOS floppy switches to VBE 800x600x32 (its default, mode 143h) with the LFB and draws its desktop', () => {
+    const img = sharedImage('kolibri.img');
+    if (!img) return;
+    const { m } = builtinPc({ floppy: [img, null], memoryMiB: 128 });
+    expect(runUntilScreen(m, 'Version of VESA: 3.0', 20_000_000)).toBeGreaterThan(0);
+    expect(m.screen().text).toContain('Perseus VGA BIOS');
+    let colours = 0;
+    while (m.instructionCount < 300_000_000 && colours <= 200) {
+      m.run(10_000_000);
+      m.updateScreen();
+      const s = m.screen();
+      if (s.mode !== 'vbe 800x600x32') continue;
+      // The desktop is drawn when the frame holds many colours (icons on a gradient).
+      const seen = new Set<number>();
+      const px = new Uint32Array(s.rgba.buffer, s.rgba.byteOffset, s.width * s.height);
+      for (let i = 0; i < px.length; i += 97) seen.add(px[i]);
+      colours = seen.size;
+    }
+    expect(m.screen().mode).toBe('vbe 800x600x32');
+    expect(colours).toBeGreaterThan(200);
+  });
+
   it('the Linux CD boots isolinux without emulation, which loads the kernel and initrd through INT 13h 42h', () => {
     const cd = sharedImage('linux-shell-i686.iso');
     if (!cd) return;
