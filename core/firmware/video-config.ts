@@ -98,9 +98,9 @@ export class VideoConfig {
   /** Text mode after a font load with "recalculate" (AL=1xh): rows, CRTC max scan line, cursor. */
   private recalcText(h: number): void {
     const fw = this.fw, v = this.vga;
-    const vde = (v.crtcRead(0x12) | ((v.crtcRead(0x07) & 0x02) << 7) | ((v.crtcRead(0x07) & 0x40) << 3)) + 1;
-    const lines = (v.crtcRead(0x09) & 0x80 ? vde >> 1 : vde);
-    const rows = Math.floor(lines / h);
+    const mode = this.video.mode();
+    if (!mode || mode.kind !== 'text') return;
+    const rows = Math.floor(mode.height / h); // the mode's scan lines, not the last font's
     v.crtc(0x09, (v.crtcRead(0x09) & 0xe0) | (h - 1));
     const end = rows * h - 1;
     v.crtc(0x12, end & 0xff);
