@@ -6,10 +6,10 @@
 export type ScaleMode = '1:1' | 'fit' | 'stretch' | 'integer';
 export const SCALE_MODES: readonly ScaleMode[] = ['fit', '1:1', 'integer', 'stretch'];
 export const SCALE_LABELS: Record<ScaleMode, string> = {
-  fit: 'Fit window (keep aspect)',
-  '1:1': '1:1 (one guest pixel per screen pixel)',
-  integer: 'Integer scale (largest whole multiple)',
-  stretch: 'Stretch to the window',
+  fit: 'Fit (keep aspect)',
+  '1:1': '1:1 pixels',
+  integer: 'Integer multiple',
+  stretch: 'Stretch',
 };
 
 export interface Size { width: number; height: number }
