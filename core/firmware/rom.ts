@@ -15,6 +15,8 @@
 
 import { placeVideoRom } from './video-rom.js';
 
+import { FSEG_TABLES_OFFSET, FSEG_TABLES_SIZE } from './platform.js';
+
 export const TRAP_PORT = 0xee;
 export const BIOS_SEGMENT = 0xf000;
 export const ROM_SIZE = 0x10000;
@@ -22,7 +24,9 @@ export const ROM_SIZE = 0x10000;
 /** Services a stub can ask for. */
 export type ServiceName =
   | 'post' | 'int08' | 'int09' | 'int10' | 'int11' | 'int12' | 'int13' | 'int14' | 'int15'
-  | 'int16' | 'int17' | 'int18' | 'int19' | 'int1a' | 'postNext';
+  | 'int16' | 'int17' | 'int18' | 'int19' | 'int1a' | 'postNext'
+  // 32-bit protected-mode entries (identified by physical address, see services.ts).
+  | 'bios32' | 'pci32' | 'int74';
 
 export interface RomLayout {
   image: Uint8Array;
@@ -40,9 +44,16 @@ export const ENTRY = {
   int1a: 0xfe6e, int08: 0xfea5, iret: 0xff53, reset: 0xfff0,
   // Our own (no conventional address).
   int18: 0xd000, eoiMaster: 0xd010, eoiSlave: 0xd020, haltLoop: 0xd030, int19Stub: 0xd040, postNext: 0xd050,
+  // BIOS32 service directory header ("_32_", 16-byte aligned), its 32-bit entry, the 32-bit
+  // PCI BIOS entry, the IRQ 12 handler and where the mouse handler returns to.
+  bios32Header: 0xd100, bios32: 0xd110, pci32: 0xd120, int74: 0xd130, int74Return: 0xd13f,
 } as const;
 
+/** Services entered from 32-bit protected mode (OUT then a 32-bit RETF). */
+export const SERVICES_32: readonly ServiceName[] = ['bios32', 'pci32'];
+
 const OUT_TRAP = [0xe6, TRAP_PORT];
+const le32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
 
 export function buildBiosRom(): RomLayout {
   const image = new Uint8Array(ROM_SIZE).fill(0xff);
@@ -99,6 +110,22 @@ export function buildBiosRom(): RomLayout {
   put(ENTRY.diskParams, [0xaf, 0x02, 0x25, 0x02, 0x12, 0x1b, 0xff, 0x6c, 0xf6, 0x0f, 0x08]);
   // Fonts, VBE strings and tables (0x8000-0xAFFF, 8x8 also at FA6E).
   placeVideoRom(put);
+  // 32-bit entries: out TRAP, al; retf (results in registers and the live CF).
+  put(ENTRY.bios32, [...OUT_TRAP, 0xcb]);
+  traps.set(ENTRY.bios32 + 2, 'bios32');
+  put(ENTRY.pci32, [...OUT_TRAP, 0xcb]);
+  traps.set(ENTRY.pci32 + 2, 'pci32');
+  // BIOS32 service directory: signature, entry (physical), revision 0, length 1 paragraph, checksum.
+  const b32 = [0x5f, 0x33, 0x32, 0x5f, ...le32((BIOS_SEGMENT << 4) + ENTRY.bios32), 0, 1, 0, 0, 0, 0, 0, 0];
+  b32[10] = (0x100 - (b32.reduce((a, b) => a + b, 0) & 0xff)) & 0xff;
+  put(ENTRY.bios32Header, b32);
+  // IRQ 12: pusha; push ds; push es; out TRAP | done: EOI slave and master; pop es; pop ds;
+  // popa; iret | int74Return: add sp, 8 (the packet words); jmp done.
+  put(ENTRY.int74, [0x60, 0x1e, 0x06, ...OUT_TRAP, 0xb0, 0x20, 0xe6, 0xa0, 0xe6, 0x20, 0x07, 0x1f, 0x61, 0xcf]);
+  traps.set(ENTRY.int74 + 5, 'int74');
+  put(ENTRY.int74Return, [0x83, 0xc4, 0x08, 0xeb, (ENTRY.int74 + 5 - (ENTRY.int74Return + 5)) & 0xff]);
+  // Filled at POST (after shadowing F0000 to RAM): RSDP, MP table, SMBIOS (platform.ts).
+  put(FSEG_TABLES_OFFSET, new Array<number>(FSEG_TABLES_SIZE).fill(0));
   // Identification string the TS side also prints.
   put(0xe000, [...'Perseus BIOS'].map((c) => c.charCodeAt(0)));
   return { image, traps, entries: { ...ENTRY } };

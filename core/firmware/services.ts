@@ -6,7 +6,12 @@ import type { PcMachine } from '../board/pc.js';
 import { AH, AL, AX, BX, CS, CX, DI, DL, DX, ES, IF, SI, SP, SS, FirmwareContext } from './context.js';
 import { BlockWindow, CD_DRIVE, DiskBios, readElTorito } from './disk.js';
 import { KeyboardBios } from './keyboard.js';
-import { BIOS_SEGMENT, ENTRY, TRAP_PORT, buildBiosRom, type ServiceName } from './rom.js';
+import { BIOS_SEGMENT, ENTRY, SERVICES_32, TRAP_PORT, buildBiosRom, type ServiceName } from './rom.js';
+import { LinuxBootError, planLinuxBoot, type LinuxBootFiles } from './linux-boot.js';
+import { MouseBios } from './mouse.js';
+import { PciBios, setupPci } from './pcibios.js';
+import { SystemBios } from './system-services.js';
+import { installTables, type InstalledTables } from './tables.js';
 import { VideoBios } from './video.js';
 
 const EBDA_SEGMENT = 0x9fc0;
@@ -17,6 +22,13 @@ export class BuiltinFirmware {
   readonly video: VideoBios;
   readonly disk: DiskBios;
   readonly keyboard: KeyboardBios;
+  readonly mouse: MouseBios;
+  readonly pciBios: PciBios;
+  readonly system: SystemBios;
+  /** Tables POST installed (null when RAM is too small for them). */
+  tables: InstalledTables | null = null;
+  /** Direct Linux boot instead of INT 19h (setDirectLinuxBoot). */
+  private linux: LinuxBootFiles | null = null;
   private readonly traps: Map<number, ServiceName>;
   /** Messages the firmware printed (boot failures), for logs and tests. */
   readonly messages: string[] = [];
@@ -28,14 +40,41 @@ export class BuiltinFirmware {
     this.video = new VideoBios(this.fw);
     this.disk = new DiskBios(this.fw);
     this.keyboard = new KeyboardBios(this.fw);
+    this.mouse = new MouseBios(this.fw);
+    this.pciBios = new PciBios(this.fw, machine);
+    this.system = new SystemBios(this.fw);
     this.traps = buildBiosRom().traps;
     machine.io.register('firmware-trap', TRAP_PORT, 1, { write8: () => this.trap() });
   }
 
-  private trap(): void {
+  /** Boot this kernel after POST (the Linux boot protocol) instead of a boot sector. */
+  setDirectLinuxBoot(files: LinuxBootFiles | null): void {
+    // Checked now so a bad file is reported before the machine runs.
+    if (files) planLinuxBoot(files, this.machine.memory.ramSize);
+    this.linux = files;
+  }
+
+  /** The service of the stub that trapped: real/V86 stubs by F000:IP, 32-bit ones by physical address. */
+  private serviceAt(): ServiceName | undefined {
     const cpu = this.machine.cpu;
-    if ((cpu.segBase[CS] >>> 0) !== BIOS_SEGMENT << 4) return;
-    const service = this.traps.get(cpu.eip & 0xffff);
+    if ((cpu.segBase[CS] >>> 0) === BIOS_SEGMENT << 4) {
+      const s = this.traps.get(cpu.eip & 0xffff);
+      return s && !SERVICES_32.includes(s) ? s : undefined;
+    }
+    if (!cpu.code32) return undefined;
+    let phys: number;
+    try {
+      phys = cpu.translateRead((cpu.segBase[CS] + cpu.eip) | 0, 1) >>> 0;
+    } catch {
+      return undefined;
+    }
+    if (phys < BIOS_SEGMENT << 4 || phys >= 0x100000) return undefined;
+    const s = this.traps.get(phys & 0xffff);
+    return s && SERVICES_32.includes(s) ? s : undefined;
+  }
+
+  private trap(): void {
+    const service = this.serviceAt();
     if (!service) return;
     this.fw.setRetry(false);
     switch (service) {
@@ -47,13 +86,16 @@ export class BuiltinFirmware {
       case 'int11': this.fw.set16(AX, this.fw.bda16(0x10)); return;
       case 'int12': this.fw.set16(AX, this.fw.bda16(0x13)); return;
       case 'int13': return this.disk.handle();
-      case 'int14': this.fw.set16(AX, 0x8000); return;
+      case 'int14': return this.system.int14();
       case 'int15': return this.int15();
       case 'int16': return this.keyboard.handle();
-      case 'int17': this.fw.set8(AH, 0x01); return;
+      case 'int17': return this.system.int17();
       case 'int18': this.say('No bootable device.'); return;
       case 'int19': return this.boot();
       case 'int1a': return this.int1a();
+      case 'int74': return this.mouse.irq();
+      case 'bios32': return this.pciBios.bios32Directory();
+      case 'pci32': return this.pciBios.entry32();
     }
   }
 
@@ -76,6 +118,7 @@ export class BuiltinFirmware {
     vec(0x10, ENTRY.int10); vec(0x11, ENTRY.int11); vec(0x12, ENTRY.int12); vec(0x13, ENTRY.int13);
     vec(0x14, ENTRY.int14); vec(0x15, ENTRY.int15); vec(0x16, ENTRY.int16); vec(0x17, ENTRY.int17);
     vec(0x18, ENTRY.int18); vec(0x19, ENTRY.int19); vec(0x1a, ENTRY.int1a); vec(0x1c, ENTRY.iret);
+    vec(0x74, ENTRY.int74);
     vec(0x1d, ENTRY.videoParams); vec(0x1e, ENTRY.diskParams); vec(0x1f, 0, 0); vec(0x40, ENTRY.int13);
     vec(0x41, 0, 0); vec(0x43, 0, 0); vec(0x46, 0, 0);
     for (let n = 0x60; n < 0x68; n++) vec(n, 0, 0);
@@ -96,7 +139,10 @@ export class BuiltinFirmware {
     const io = m.io;
     io.out8(0x20, 0x11); io.out8(0x21, 0x08); io.out8(0x21, 0x04); io.out8(0x21, 0x01);
     io.out8(0xa0, 0x11); io.out8(0xa1, 0x70); io.out8(0xa1, 0x02); io.out8(0xa1, 0x01);
-    io.out8(0x21, 0xf8); io.out8(0xa1, 0xff);
+    io.out8(0x21, 0xf8); io.out8(0xa1, 0xef); // IRQ 12 (mouse) unmasked; the 8042 gates it
+    this.mouse.reset();
+    setupPci(m);
+    this.tables = installTables(m);
     // PIT channel 0: mode 3, divisor 65536 (18.2 Hz).
     io.out8(0x43, 0x36); io.out8(0x40, 0); io.out8(0x40, 0);
     // 8042: translate to set 1, keyboard IRQ on, mouse off; keyboard scanning on.
@@ -159,6 +205,7 @@ export class BuiltinFirmware {
   /** Try the boot order; jump to the first boot sector, or say why nothing booted. */
   boot(): void {
     const fw = this.fw;
+    if (this.linux) { this.bootLinux(this.linux); return; }
     const order = (this.machine.config.bootOrder || 'cad').toLowerCase();
     for (const ch of order) {
       let dl: number, what: string;
@@ -177,6 +224,28 @@ export class BuiltinFirmware {
     }
     this.say('No bootable device.');
     fw.jumpReal(BIOS_SEGMENT, ENTRY.haltLoop);
+  }
+
+  /** Load the kernel, initrd and command line and enter the real-mode setup code. */
+  private bootLinux(files: LinuxBootFiles): void {
+    const m = this.machine;
+    let plan;
+    try {
+      plan = planLinuxBoot(files, this.tables ? m.memory.ramSize - 0x10000 : m.memory.ramSize);
+    } catch (e) {
+      if (!(e instanceof LinuxBootError)) throw e;
+      this.say(`Cannot boot the kernel: ${e.message}`);
+      this.fw.jumpReal(BIOS_SEGMENT, ENTRY.haltLoop);
+      return;
+    }
+    this.video.print('Booting the Linux kernel...\r\n');
+    for (const w of plan.writes) m.memory.writeBytes(w.address, w.bytes);
+    const cpu = this.fw.cpu;
+    for (const s of [ES, 3 /* DS */, SS, 4 /* FS */, 5 /* GS */]) cpu.loadSegmentReal(s, plan.segment);
+    this.fw.set16(SP, plan.stackPointer);
+    cpu.materializeFlags();
+    cpu.flags &= ~IF;
+    this.fw.jumpReal(plan.segment + 0x20, 0);
   }
 
   /** Start the register state of a boot sector at seg:off with DL = drive. */
@@ -235,12 +304,15 @@ export class BuiltinFirmware {
     let t = fw.bda32(0x6c) + 1;
     if (t >= 0x1800b0) { t = 0; fw.setBda8(0x70, 1); }
     fw.setBda32(0x6c, t);
+    this.system.tick();
     this.machine.io.out8(0x20, 0x20);
   }
 
   private int1a(): void {
     const fw = this.fw;
     switch (fw.r8(AH)) {
+      case 0xb1: return this.pciBios.int1a();
+      case 0x03: case 0x05: return this.system.rtcSet(fw.r8(AH));
       case 0x00: {
         const t = fw.bda32(0x6c);
         fw.set16(CX, t >>> 16); fw.set16(DX, t & 0xffff);
@@ -272,7 +344,10 @@ export class BuiltinFirmware {
       [EBDA_SEGMENT << 4, 0xa0000 - (EBDA_SEGMENT << 4), 2],
       [0xf0000, 0x10000, 2],
     ];
-    if (ram > 0x100000) map.push([0x100000, ram - 0x100000, 1]);
+    const tables = this.tables?.e820 ?? [];
+    const usableTop = tables.length ? Math.min(...tables.map((t) => t[0])) : ram;
+    if (ram > 0x100000) map.push([0x100000, usableTop - 0x100000, 1]);
+    map.push(...tables);
     map.push([0xfffc0000, 0x40000, 2]);
     return map;
   }
@@ -310,6 +385,9 @@ export class BuiltinFirmware {
         return;
       }
       case 0x4f: fw.setCallerFlag(1, true); return;
+      case 0x83: return this.system.eventWait();
+      case 0x89: return this.system.switchToProtectedMode();
+      case 0xc2: return this.mouse.handle();
       case 0x86: {
         // Wait CX:DX microseconds of virtual time, halting between interrupts.
         const now = m.clock.now();
