@@ -58,7 +58,7 @@ function rowMap(h: number): number[] {
 function designs(): Map<number, string> {
   const all = new Map<number, string>();
   ASCII_5X7.forEach((hex, i) => all.set(0x20 + i, hex));
-  for (const [code, hex] of cp437Glyphs()) all.set(code, hex);
+  for (const [code, hex] of cp437Glyphs((c) => ASCII_5X7[c.charCodeAt(0) - 0x20])) all.set(code, hex);
   return all;
 }
 

@@ -39,6 +39,49 @@ describe('built-in firmware video', () => {
   });
 });
 
+describe('the BIOS fonts', () => {
+  it('every CP437 code 01h-FEh except the space has a glyph in the 8x8, 8x14 and 8x16 fonts', () => {
+    for (const h of [8, 14, 16]) {
+      const font = buildFont(h);
+      for (let c = 1; c < 0xff; c++) {
+        if (c === 0x20) continue;
+        expect(font.subarray(c * h, c * h + h).some((b) => b !== 0), `h=${h} code ${c.toString(16)}`).toBe(true);
+      }
+      expect(font.subarray(0, h).every((b) => b === 0)).toBe(true);
+      expect(font.subarray(0x20 * h, 0x21 * h).every((b) => b === 0)).toBe(true);
+    }
+  });
+
+  it('glyphs are pairwise distinct in each font (apart from the deliberately blank 00h/20h/FFh)', () => {
+    for (const h of [8, 14, 16]) {
+      const font = buildFont(h);
+      const seen = new Map<string, number>();
+      for (let c = 1; c < 0xff; c++) {
+        if (c === 0x20) continue;
+        const g = Array.from(font.subarray(c * h, c * h + h)).join(',');
+        expect(seen.get(g), `h=${h}: ${c.toString(16)} looks like ${seen.get(g)?.toString(16)}`).toBeUndefined();
+        seen.set(g, c);
+      }
+    }
+  });
+
+  it('accented letters are their base letter with marks above: é keeps the rows of e below the accent', () => {
+    const f = buildFont(16), e = 0x65, eAcute = 0x82;
+    for (let y = 5; y < 16; y++) expect(f[eAcute * 16 + y], `row ${y}`).toBe(f[e * 16 + y]);
+    expect(f.subarray(eAcute * 16, eAcute * 16 + 5).some((b) => b !== 0)).toBe(true);
+  });
+
+  it('box-drawing lines reach the cell edges so they join, in every height', () => {
+    for (const h of [8, 14, 16]) {
+      const f = buildFont(h);
+      const cross = 0xc5; // single cross
+      expect(f[cross * h] & 0x10, `h=${h} top`).toBe(0x10);
+      expect(f[cross * h + h - 1] & 0x10, `h=${h} bottom`).toBe(0x10);
+      expect(f.subarray(cross * h, cross * h + h).some((b) => b === 0xff), `h=${h} horizontal`).toBe(true);
+    }
+  });
+});
+
 describe('INT 10h standard modes', () => {
   // Renderer view of each mode (decoded by core/devices/vga-render.ts from the registers).
   const expected: [number, string, number, number][] = [
