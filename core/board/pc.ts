@@ -38,6 +38,7 @@ import { Pit } from '../devices/pit.js';
 import { Port92 } from '../devices/port92.js';
 import { Rtc } from '../devices/rtc.js';
 import { Uart } from '../devices/uart.js';
+import { BACKDOOR_PORT, VmwareBackdoor } from '../devices/vmware-backdoor.js';
 import { VgaDevice } from '../devices/vga.js';
 import { LocalApic } from '../devices/apic.js';
 import { IoApic } from '../devices/ioapic.js';
@@ -75,8 +76,15 @@ class RamState implements Stateful {
 class BoardState implements Stateful {
   readonly vmstate: VMStateDecl = {
     name: 'board',
-    version: 1,
-    fields: [{ name: 'a20', type: 'bool' }, { name: 'poweredOff', type: 'bool' }],
+    version: 2,
+    fields: [
+      { name: 'a20', type: 'bool' }, { name: 'poweredOff', type: 'bool' },
+      // v2: the VMware backdoor's absolute pointer (mode, unread queue words).
+      { name: 'vmmouseMode', type: 'u8' }, { name: 'vmmouseQueue', type: 'u32[]' },
+    ],
+    migrate: {
+      1: (f) => { f.set('vmmouseMode', 0); f.set('vmmouseQueue', new Uint32Array(0)); },
+    },
   };
   constructor(private readonly m: PcMachine) {}
   get a20(): boolean {
@@ -90,6 +98,18 @@ class BoardState implements Stateful {
   }
   set poweredOff(v: boolean) {
     this.m.setPoweredOff(v);
+  }
+  get vmmouseMode(): number {
+    return this.m.vmwareBackdoor.mode;
+  }
+  set vmmouseMode(v: number) {
+    this.m.vmwareBackdoor.mode = v;
+  }
+  get vmmouseQueue(): Uint32Array {
+    return this.m.vmwareBackdoor.queueWords;
+  }
+  set vmmouseQueue(v: Uint32Array) {
+    this.m.vmwareBackdoor.queueWords = v;
   }
 }
 
@@ -112,6 +132,8 @@ export class PcMachine implements Machine {
   readonly port92: Port92;
   readonly debugcon: DebugConsole;
   readonly kbc: I8042;
+  /** VMware backdoor port 0x5658: the absolute pointer (vmmouse) for guests with a driver for it. */
+  readonly vmwareBackdoor: VmwareBackdoor;
   readonly fwcfg: FwCfg;
   readonly lapic: LocalApic;
   readonly ioapic: IoApic;
@@ -227,6 +249,8 @@ export class PcMachine implements Machine {
       this.uarts.push(u);
     }
     this.kbc = new I8042(this.irqs.line(1), this.irqs.line(12), m, () => this.requestReset('kbc'), this.clock);
+    this.vmwareBackdoor = new VmwareBackdoor(this.cpu.regs);
+    this.io.register('vmware-backdoor', BACKDOOR_PORT, 4, this.vmwareBackdoor);
     this.io.register('i8042-data', 0x60, 1, this.kbc.dataPort);
     this.io.register('i8042-cmd', 0x64, 1, this.kbc.commandPort);
 
@@ -418,6 +442,7 @@ export class PcMachine implements Machine {
     this.dma.reset();
     this.port92.reset();
     this.kbc.reset();
+    this.vmwareBackdoor.reset();
     for (const u of this.uarts) u.reset();
     this.pci.reset();
     this.ide.reset();
@@ -547,6 +572,13 @@ export class PcMachine implements Machine {
   }
 
   input(event: InputEvent): void {
+    if (event.type === 'mouse-abs') {
+      // The vmmouse drivers read the backdoor's queue on a PS/2 mouse interrupt: send one.
+      if (this.vmwareBackdoor.pointer(event.x, event.y, event.buttons)) {
+        this.kbc.input({ type: 'mouse', dx: 0, dy: 0, dz: 0, buttons: event.buttons });
+      }
+      return;
+    }
     this.kbc.input(event);
   }
 
