@@ -5,6 +5,7 @@
 //     [--firmware builtin|seabios|PATH] [--vga-firmware PATH] [--serial stdio|none|file:PATH]
 //     [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
 //     [--screen-text FILE] [--deterministic] [--stats] [--writable]
+//     [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]
 //
 // --until exits 0 once TEXT is on the text screen or COM1; --timeout (host seconds) exits 1
 // naming what was awaited; --type types KEYS ("\n" = Enter) after --until matched, then runs
@@ -24,9 +25,10 @@ const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc
   [--firmware builtin|seabios|PATH] [--vga-firmware PATH] [--serial stdio|none|file:PATH]
   [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
   [--screen-text FILE] [--deterministic] [--stats] [--writable]
+  [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]
 `;
 
-const VALUE_OPTS = ['fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text'] as const;
+const VALUE_OPTS = ['fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text', 'kernel', 'initrd', 'append'] as const;
 const FLAG_OPTS = ['deterministic', 'stats', 'writable', 'help'] as const;
 type ValueOpt = (typeof VALUE_OPTS)[number];
 type FlagOpt = (typeof FLAG_OPTS)[number];
@@ -70,6 +72,7 @@ export function parseRunArgs(args: string[]): RunOptions {
 export function settingsFromOptions(o: RunOptions): VmSettings {
   const v = o.values;
   if (v.hdc && v.cdrom) throw new UsageError('--hdc and --cdrom both use the secondary master');
+  if ((v.initrd !== undefined || v.append !== undefined) && v.kernel === undefined) throw new UsageError('--initrd and --append need --kernel');
   const memoryMiB = v.memory === undefined ? 128 : Number(v.memory);
   if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > 2048) throw new UsageError('--memory must be 1-2048 (MiB)');
   const cpu = (v.cpu ?? 'pentium2') as CpuModel;
@@ -180,6 +183,8 @@ export async function runCommand(args: string[]): Promise<number> {
       serial: serial.backend ? [serial.backend] : [],
       deterministic: opts.flags.deterministic === true,
       vgaFirmware: v['vga-firmware'],
+      // Direct Linux boot: the firmware loads the kernel after POST instead of a boot sector.
+      linuxBoot: v.kernel !== undefined ? { kernel: v.kernel, initrd: v.initrd, append: v.append } : undefined,
       log: (m) => { if (process.env.PERSEUS_DEBUG) process.stderr.write(`${m}\n`); },
     });
   } catch (e) {

@@ -8,6 +8,7 @@ import type { HostClock, IdeAttachment, Machine, MachineConfig, SerialBackend } 
 import { PcMachine } from '../../core/board/pc.js';
 import { buildBiosRom } from '../../core/firmware/rom.js';
 import { attachBuiltinFirmware } from '../../core/firmware/services.js';
+import { LinuxBootError, parseBzImage, type LinuxBootFiles } from '../../core/firmware/linux-boot.js';
 import type { BlockDevice } from '../../core/disk/block.js';
 import { openVmDisk } from '../disk/index.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -35,6 +36,8 @@ export interface BuildOptions {
   mac?: readonly number[];
   /** Hard disks already opened by the caller (the hypervisor's snapshot-managed disks), by IDE slot. */
   ideDisks?: Partial<Record<(typeof IDE_SLOT_NAMES)[number], BlockDevice>>;
+  /** Direct Linux boot (`perseus run --kernel --initrd --append`), built-in firmware only. */
+  linuxBoot?: { kernel: string; initrd?: string; append?: string };
 }
 
 const IDE_SLOT_NAMES = ['primaryMaster', 'primarySlave', 'secondaryMaster', 'secondarySlave'] as const;
@@ -163,9 +166,10 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     deterministic: opts.deterministic ?? false,
     log,
   };
+  const linux = opts.linuxBoot ? readLinuxBoot(opts.linuxBoot, fw.name) : null;
   try {
     const machine = new PcMachine(config);
-    if (fw.name === 'builtin') attachBuiltinFirmware(machine);
+    if (fw.name === 'builtin') attachBuiltinFirmware(machine).setDirectLinuxBoot(linux);
     // The host side of the network (NAT sockets, LAN port) ends with the machine: hosts call
     // closeNetwork(machine) at power off.
     if (network) networkOf.set(machine, network);
@@ -174,4 +178,21 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     network?.close();
     throw new SetupError(`cannot build the machine: ${(e as Error).message}`);
   }
+}
+
+/** The kernel, initrd and command line of a direct Linux boot, checked before the machine runs. */
+function readLinuxBoot(spec: NonNullable<BuildOptions['linuxBoot']>, firmware: string): LinuxBootFiles {
+  if (firmware !== 'builtin') throw new SetupError('--kernel needs the built-in firmware (--firmware builtin)');
+  const read = (path: string, what: string) => {
+    if (!existsSync(path)) throw new SetupError(`${what} not found: ${path}`);
+    return new Uint8Array(readFileSync(path));
+  };
+  const kernel = read(spec.kernel, 'kernel');
+  try {
+    parseBzImage(kernel);
+  } catch (e) {
+    if (e instanceof LinuxBootError) throw new SetupError(`${spec.kernel}: ${e.message}`);
+    throw e;
+  }
+  return { kernel, initrd: spec.initrd ? read(spec.initrd, 'initrd') : null, cmdline: spec.append ?? '' };
 }
