@@ -229,3 +229,24 @@ export class VgaIo {
     io.out8(0x3c6, 0xff);
   }
 }
+
+/** Scan lines of the text modes, chosen by INT 10h AH=12h BL=30h (BDA 89h: bit 7 200, bit 4 400, neither 350). */
+export function textLines(flags89: number): 200 | 350 | 400 {
+  return flags89 & 0x80 ? 200 : flags89 & 0x10 ? 400 : 350;
+}
+
+/** A text mode's registers and character height for 200, 350 or 400 scan lines. */
+export function textModeRegs(spec: VgaMode, lines: 200 | 350 | 400): { regs: VgaRegs; charHeight: number } {
+  if (spec.kind !== 'text' || lines === 400 || (lines === 200 && spec.mode === 7)) return { regs: spec.regs, charHeight: spec.charHeight };
+  const crtc = spec.regs.crtc.slice();
+  if (lines === 350) {
+    // EGA timing: 350 displayed lines, 8x14 characters, 9-dot (28 MHz) clock.
+    [crtc[0x09], crtc[0x0a], crtc[0x0b], crtc[0x10], crtc[0x11], crtc[0x12], crtc[0x15], crtc[0x16]] = [0x4d, 0x0b, 0x0c, 0x83, 0x85, 0x5d, 0x63, 0xba];
+    return { regs: { ...spec.regs, misc: (spec.regs.misc & 0x3f) | 0x80, crtc }, charHeight: 14 };
+  }
+  // CGA emulation: 8x8 characters, each scan line drawn twice, 8-dot (25 MHz) clock.
+  [crtc[0x09], crtc[0x0a], crtc[0x0b]] = [0xc7, 0x06, 0x07];
+  const seq = spec.regs.seq.slice();
+  seq[0] |= 0x01;
+  return { regs: { ...spec.regs, misc: spec.regs.misc & ~0x0c, seq, crtc }, charHeight: 8 };
+}

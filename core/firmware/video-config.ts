@@ -5,6 +5,7 @@ import { AL, BH, BL, BP, CH, CL, CX, DH, DI, DL, DX, ES, FirmwareContext } from 
 import { BIOS_SEGMENT } from './rom.js';
 import { VIDEO_ROM } from './video-rom.js';
 import type { VideoBios } from './video.js';
+import { textLines } from './vga-modes.js';
 
 export class VideoConfig {
   constructor(private readonly fw: FirmwareContext, private readonly video: VideoBios) {}
@@ -100,9 +101,10 @@ export class VideoConfig {
     const fw = this.fw, v = this.vga;
     const mode = this.video.mode();
     if (!mode || mode.kind !== 'text') return;
-    const rows = Math.floor(mode.height / h); // the mode's scan lines, not the last font's
+    const lines = textLines(fw.bda8(0x89));
+    const rows = Math.floor(lines / h); // the mode's scan lines, not the last font's
     v.crtc(0x09, (v.crtcRead(0x09) & 0xe0) | (h - 1));
-    const end = rows * h - 1;
+    const end = rows * h * (lines === 200 ? 2 : 1) - 1; // 200-line modes are double-scanned
     v.crtc(0x12, end & 0xff);
     fw.setBda8(0x84, rows - 1);
     fw.setBda16(0x85, h);
@@ -178,6 +180,13 @@ export class VideoConfig {
         fw.set8(CH, 0);
         fw.set8(CL, fw.bda8(0x88) & 0x0f);
         return;
+      case 0x30: { // text-mode scan lines for the next mode set: AL=0 200, 1 350, 2 400
+        const al = fw.r8(AL);
+        if (al > 2) return;
+        fw.setBda8(0x89, (fw.bda8(0x89) & 0x6f) | [0x80, 0x00, 0x10][al]);
+        fw.set8(AL, 0x12);
+        return;
+      }
       case 0x31: // default palette loading on mode set: AL=0 enable, 1 disable
         fw.setBda8(0x89, (fw.bda8(0x89) & ~0x08) | (fw.r8(AL) & 1 ? 0x08 : 0));
         fw.set8(AL, 0x12);
@@ -224,7 +233,8 @@ export class VideoConfig {
     const colours = !m ? 0 : m.kind === 'text' ? (m.dac === 'mono' ? 0 : 16) : 1 << m.bpp;
     fw.write16(p + 0x27, colours);
     fw.write8(p + 0x29, m ? m.pages : 1);
-    fw.write8(p + 0x2a, !m ? 0 : m.height >= 480 ? 3 : m.height >= 400 ? 2 : m.height >= 350 ? 1 : 0);
+    const lines = m?.kind === 'text' ? textLines(fw.bda8(0x89)) : m?.height ?? 0;
+    fw.write8(p + 0x2a, lines >= 480 ? 3 : lines >= 400 ? 2 : lines >= 350 ? 1 : 0);
     const sr3 = this.vga.seqRead(3);
     fw.write8(p + 0x2b, (sr3 & 3) | ((sr3 >> 2) & 4));
     fw.write8(p + 0x2c, ((sr3 >> 2) & 3) | ((sr3 >> 3) & 4));

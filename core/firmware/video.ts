@@ -11,7 +11,7 @@ import { VIDEO_ROM } from './video-rom.js';
 import { VbeBios } from './vbe.js';
 import { VideoConfig } from './video-config.js';
 import { GraphicsOps } from './video-graphics.js';
-import { VGA_MODES, VgaIo, defaultDac, type VgaMode } from './vga-modes.js';
+import { VGA_MODES, VgaIo, defaultDac, textLines, textModeRegs, type VgaMode } from './vga-modes.js';
 
 /** CGA mode-select register values (BDA 65h) per mode 0-7. */
 const CGA_MODE_SELECT = [0x2c, 0x28, 0x2d, 0x29, 0x2a, 0x2e, 0x1e, 0x29];
@@ -69,9 +69,10 @@ export class VideoBios {
     if (!spec) return false;
     const fw = this.fw, mem = this.mem, v = this.vga;
     this.vbe.disable();
-    v.program(spec.regs);
+    const { regs, charHeight } = textModeRegs(spec, textLines(fw.bda8(0x89)));
+    v.program(regs);
     if (!(fw.bda8(0x89) & 0x08)) v.dacWrite(0, defaultDac(spec.dac));
-    if (spec.kind === 'text') this.loadRomFont(spec.charHeight, 0);
+    if (spec.kind === 'text') this.loadRomFont(charHeight, 0);
     if (!noClear) {
       if (spec.kind === 'text') {
         for (let i = 0; i < 0x4000; i++) mem.write16((spec.segment << 4) + i * 2, 0x0720);
@@ -93,10 +94,10 @@ export class VideoBios {
     fw.setBda8(0x65, spec.mode < 8 ? CGA_MODE_SELECT[spec.mode] : 0);
     fw.setBda8(0x66, spec.mode === 6 ? 0x3f : 0x30);
     fw.setBda8(0x84, spec.rows - 1);
-    fw.setBda16(0x85, spec.charHeight);
+    fw.setBda16(0x85, charHeight);
     fw.setBda8(0x87, 0x60 | (noClear ? 0x80 : 0));
     fw.setBda8(0x88, 0x09);
-    fw.setBda8(0x89, (fw.bda8(0x89) & 0x0e) | 0x11);
+    fw.setBda8(0x89, fw.bda8(0x89) | 0x01);
     fw.setBda8(0x8a, 0x0b);
     if (spec.kind !== 'text') {
       const font = spec.charHeight === 16 ? VIDEO_ROM.font8x16 : spec.charHeight === 14 ? VIDEO_ROM.font8x14 : VIDEO_ROM.font8x8;

@@ -118,6 +118,22 @@ describe('INT 10h standard modes', () => {
     expect([m.memory.read16(0x43 * 4 + 2), m.memory.read16(0x43 * 4)]).toEqual([0xf000, 0x8000]);
   });
 
+  it('AH=12h BL=30h selects 200, 350 or 400 scan lines for the next text mode set', () => {
+    const { m } = postedPc();
+    for (const [al, h, width, height] of [[1, 14, 720, 350], [0, 8, 640, 200], [2, 16, 720, 400]]) {
+      expect(int10(m, { ax: 0x1200 | al, bx: 0x30 }).ax & 0xff).toBe(0x12);
+      int10(m, { ax: 0x03 });
+      m.updateScreen();
+      const s = m.screen();
+      expect([s.mode, s.width, s.height], `AL=${al}`).toEqual(['text 80x25', width, height]);
+      expect(m.vga.cr[9] & 0x1f).toBe(h - 1);
+      expect(m.memory.read16(0x485)).toBe(h);
+      // The character generator holds the font of that height.
+      expect(planeByte(m, 2, 0x41 * 32 + 5)).toBe(buildFont(h)[0x41 * h + 5]);
+    }
+    expect(m.vga.misc).toBe(0x67);
+  });
+
   it('mode 7 is set through the monochrome CRTC ports and renders grey text', () => {
     const { m } = postedPc();
     int10(m, { ax: 0x07 });
