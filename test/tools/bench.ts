@@ -9,6 +9,8 @@
 //              "BIOS" image at F000:0000 so both start it straight from the reset vector.
 //              Ratios are given for wall time and for process CPU time; the machine is
 //              shared, so the CPU-time ratio is the steadier one.
+//   console-fps frames per second the browser UI draws at 800×600 while KolibriOS redraws,
+//              against the raw WebSocket screen-update rate in the same run (bench-ui.ts).
 //
 // v86 is a comparison tool, never a run-time dependency: it is installed on demand under
 // $PERSEUS_BENCH_DIR (default $TMPDIR/perseus-bench) with `npm install v86@0.5.462`,
@@ -26,6 +28,7 @@ import { PcMachine } from '../../core/board/pc.js';
 import { MemoryBlockDevice } from '../../core/disk/block.js';
 import { measurePowerOnToBootSector } from '../../core/firmware/bench.js';
 import { hostClock, loadFirmware } from '../../main/run/setup.js';
+import { measureConsoleFps } from './bench-ui.js';
 import { cpuTimeMs, type EngineResult, type LoopImage, measureOurs, pm32LoopImage, realModeLoopImage } from './cpubench.js';
 
 const V86_VERSION = process.env.V86_VERSION ?? '0.5.462';
@@ -157,6 +160,11 @@ async function main(): Promise<number> {
   await loopSection(v86dir, realModeLoopImage(LOOP_ITERATIONS), realModeLoopImage(1_000_000));
   await loopSection(v86dir, pm32LoopImage(PM32_ITERATIONS), pm32LoopImage(200_000));
   firmwareSection();
+  try {
+    await measureConsoleFps();
+  } catch (e) {
+    console.log(`console-fps: failed: ${(e as Error).message}`);
+  }
   return 0;
 }
 
