@@ -4,7 +4,7 @@
 // hwalu vectors): AF=1 after shifts, DIV leaves SF=ZF=PF=0 AF=1, MUL keeps SF ZF AF PF.
 
 import type { Cpu } from './cpu.js';
-import { LZ_ADD, LZ_DEC, LZ_INC, LZ_LOGIC, LZ_SUB, PARITY, REG_EAX, REG_EDX } from './cpu.js';
+import { LZ_ADD, LZ_DEC, LZ_INC, LZ_LOGIC, LZ_NONE, LZ_SUB, PARITY, REG_EAX, REG_EDX } from './cpu.js';
 import { EXC_DE } from './system/constants.js';
 
 /** Mask for an operand whose top bit index is `top` (7, 15, 31). */
@@ -67,8 +67,14 @@ export function shift(c: Cpu, op: number, v: number, count: number, top: number)
   if (count === 0) return v;
   const w = top + 1;
   const m = maskOf(top);
-  const f0 = c.getEflags() & ~0x8d5;
+  // Rotates keep SF ZF AF PF (so the lazy flags are made real first); shifts set them all.
+  if (op < 4) {
+    if (c.lzOp !== LZ_NONE) c.materializeFlags();
+  } else {
+    c.lzOp = LZ_NONE;
+  }
   const oldFlags = c.flags;
+  const f0 = oldFlags & ~0x8d5;
   let r: number, cf: number, of: number;
   switch (op) {
     case 0: { // ROL

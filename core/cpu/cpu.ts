@@ -336,7 +336,27 @@ export class Cpu implements Stateful, FpuMemory {
 
   /** Write the lazy arithmetic flags into `flags`. */
   materializeFlags(): void {
-    const f = this.getCF() | PARITY[this.lzRes & 0xff] | this.getAF() | this.getZF() | this.getSF() | this.getOF();
+    // The getters below in one switch: CF AF OF per kind, SF ZF PF from the result.
+    const a = this.lzA, b = this.lzB, r = this.lzRes, top = this.lzTop;
+    let f = PARITY[r & 0xff] | (r === 0 ? 0x40 : 0) | (((r >>> top) & 1) << 7);
+    switch (this.lzOp) {
+      case LZ_ADD:
+        f |= ((((a & b) | ((a | b) & ~r)) >>> top) & 1) | ((a ^ b ^ r) & 0x10) | ((((a ^ r) & (b ^ r)) >>> top & 1) << 11);
+        break;
+      case LZ_SUB:
+        f |= ((((~a & b) | ((~a | b) & r)) >>> top) & 1) | ((a ^ b ^ r) & 0x10) | ((((a ^ b) & (a ^ r)) >>> top & 1) << 11);
+        break;
+      case LZ_LOGIC:
+        break;
+      case LZ_INC:
+        f |= (this.flags & 1) | ((a ^ b ^ r) & 0x10) | ((((a ^ r) & (b ^ r)) >>> top & 1) << 11);
+        break;
+      case LZ_DEC:
+        f |= (this.flags & 1) | ((a ^ b ^ r) & 0x10) | ((((a ^ b) & (a ^ r)) >>> top & 1) << 11);
+        break;
+      default:
+        return;
+    }
     this.flags = (this.flags & ~ARITH_FLAGS) | f;
     this.lzOp = LZ_NONE;
   }

@@ -10,7 +10,7 @@
 
 import type { Cpu } from './cpu.js';
 import { LZ_NONE, REG_EAX } from './cpu.js';
-import { arith, dec, imulTrunc, inc, shift } from './alu.js';
+import { arith, dec, div1, imulTrunc, inc, mul1, neg, shift } from './alu.js';
 import { execute0F } from './exec0f.js';
 import { checkLock, dataLinear, decodeModrm, execute, getRmV, group5, IS_PREFIX, prefixes, R8, setRmV } from './exec.js';
 import { EXC_UD, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from './system/constants.js';
@@ -505,6 +505,24 @@ function shiftEv32(c: Cpu, op: number): void {
   if (modrm >= 0xc0) {
     const rm = modrm & 7;
     const n = op === 0xd1 ? 1 : op === 0xd3 ? c.reg8[4] & 31 : c.fetch8() & 31;
+    if (kind < 2 && n !== 0) {
+      // ROL/ROR: only CF and OF change, the other arithmetic flags are made real first.
+      const v = c.regs[rm];
+      let r: number, cf: number, of: number;
+      if (kind === 0) {
+        r = (v << n) | (v >>> (32 - n));
+        cf = r & 1;
+        of = (r >>> 31) ^ cf;
+      } else {
+        r = (v >>> n) | (v << (32 - n));
+        cf = r >>> 31;
+        of = cf ^ ((r >>> 30) & 1);
+      }
+      if (c.lzOp !== LZ_NONE) c.materializeFlags();
+      c.flags = (c.flags & ~0x801) | cf | (of << 11);
+      c.regs[rm] = r;
+      return;
+    }
     c.regs[rm] = shift(c, kind, c.regs[rm], n, 31);
     return;
   }
@@ -513,6 +531,37 @@ function shiftEv32(c: Cpu, op: number): void {
   const a = getRmV(c);
   const n = op === 0xd1 ? 1 : op === 0xd3 ? c.reg8[4] & 31 : c.fetch8() & 31;
   setRmV(c, shift(c, kind, a, n, 31));
+}
+
+/** F7 with a 32-bit operand: TEST/NOT/NEG/MUL/IMUL/DIV/IDIV. */
+function grp3Ev32(c: Cpu): void {
+  const modrm = c.fetch8();
+  const reg = (modrm >> 3) & 7;
+  if (modrm >= 0xc0) {
+    const rm = modrm & 7;
+    const regs = c.regs;
+    switch (reg) {
+      case 0: case 1: arith(c, 4, regs[rm], c.fetch32(), 31); return;
+      case 2: regs[rm] = ~regs[rm]; return;
+      case 3: regs[rm] = neg(c, regs[rm], 31); return;
+      case 4: case 5: mul1(c, reg === 5, regs[rm], 31); return;
+      default: div1(c, reg === 7, regs[rm], 31); return;
+    }
+  }
+  decodeModrm(c, modrm);
+  switch (reg) {
+    case 0: case 1: {
+      const a = getRmV(c);
+      arith(c, 4, a, c.fetch32(), 31);
+      return;
+    }
+    case 2: case 3:
+      if (c.pagingOn) c.probeWrite(c.eaLinear, 4);
+      setRmV(c, reg === 2 ? ~getRmV(c) : neg(c, getRmV(c), 31));
+      return;
+    case 4: case 5: mul1(c, reg === 5, getRmV(c), 31); return;
+    default: div1(c, reg === 7, getRmV(c), 31); return;
+  }
 }
 
 /** FF with a 32-bit operand: INC/DEC/CALL/JMP/PUSH r/m here, far forms in exec.ts. */
@@ -672,6 +721,7 @@ OPS32[0xe9] = jmp32;
 OPS16[0xe9] = jmp16;
 OPS32[0xeb] = jmp8_32;
 OPS16[0xeb] = jmp8_16;
+OPS32[0xf7] = grp3Ev32;
 OPS32[0xff] = grp5Ev32;
 OPS32[0x0f] = twoByte32;
 OPS16[0x0f] = twoByte16;
