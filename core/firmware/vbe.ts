@@ -7,7 +7,7 @@ import { AX, BH, BL, BX, CX, DI, DL, DX, ES, FirmwareContext } from './context.j
 import { BIOS_SEGMENT } from './rom.js';
 import { VIDEO_ROM, vbeStringOffsets } from './video-rom.js';
 import type { VideoBios } from './video.js';
-import { MODE13_REGS, VGA_MODES, defaultDac } from './vga-modes.js';
+import { MODE13_REGS, VGA_MODES, defaultDac, type VgaMode } from './vga-modes.js';
 
 const DISPI_INDEX = 0x1ce, DISPI_DATA = 0x1cf;
 const XRES = 1, YRES = 2, BPP = 3, ENABLE = 4, BANK = 5, VIRT_WIDTH = 6, VIRT_HEIGHT = 7, X_OFFSET = 8, Y_OFFSET = 9, VIDEO_MEMORY_64K = 10;
@@ -76,6 +76,18 @@ export class VbeBios {
       return bar >>> 0;
     }
     return LFB_DEFAULT;
+  }
+
+  /** The current VBE mode as a graphics mode for text output and pixels (8-32 bpp), or undefined. */
+  textMode(): VgaMode | undefined {
+    const m = this.current();
+    if (!m || m.bpp < 8) return undefined;
+    const pitch = this.read(VIRT_WIDTH) * ((m.bpp + 7) >> 3);
+    return {
+      mode: 0xff, kind: 'vbe', cols: m.width >> 3, rows: Math.floor(m.height / 16), charHeight: 16,
+      width: m.width, height: m.height, segment: 0, pageSize: 0, pages: 1, regs: MODE13_REGS, dac: 'vga256',
+      bpp: m.bpp, lfb: this.lfbAddress(), pitch,
+    };
   }
 
   /** The VBE mode the DISPI registers describe (after 4F02h), or undefined. */
@@ -199,6 +211,13 @@ export class VbeBios {
     this.write(BANK, 0);
     this.write(ENABLE, ENABLED | (lfb ? LFB_ENABLED : 0) | (noClear ? NO_CLEAR : 0));
     fw.setBda8(0x87, (fw.bda8(0x87) & 0x7f) | (noClear ? 0x80 : 0));
+    // Text output in the mode: 8x16 cells from the ROM font, page 0, cursor home.
+    fw.setBda16(0x4a, m.width >> 3);
+    fw.setBda8(0x84, Math.floor(m.height / 16) - 1);
+    fw.setBda16(0x85, 16);
+    fw.setBda8(0x62, 0);
+    for (let p = 0; p < 8; p++) fw.setBda16(0x50 + p * 2, 0);
+    fw.machine.memory.write16(0x43 * 4, VIDEO_ROM.font8x16); fw.machine.memory.write16(0x43 * 4 + 2, BIOS_SEGMENT);
     this.status(0);
   }
 

@@ -2,7 +2,7 @@
 // as documented in the VGA technical reference), memory layout and default DAC palettes.
 
 /** How a mode stores pixels, which decides how the BIOS draws characters and pixels. */
-export type ModeKind = 'text' | 'cga2' | 'cga1' | 'planar' | 'linear8';
+export type ModeKind = 'text' | 'cga2' | 'cga1' | 'planar' | 'linear8' | 'vbe';
 export type DacKind = 'ega' | 'cga' | 'mono' | 'vga256';
 
 export interface VgaRegs {
@@ -34,8 +34,11 @@ export interface VgaMode {
   pages: number;
   regs: VgaRegs;
   dac: DacKind;
-  /** Bits per pixel as seen by programs (1, 2, 4 or 8; 0 for text). */
+  /** Bits per pixel as seen by programs (1, 2, 4 or 8; 0 for text; 8-32 for VBE). */
   bpp: number;
+  /** VBE modes: linear framebuffer address and bytes per scan line. */
+  lfb?: number;
+  pitch?: number;
 }
 
 const CRTC_TEXT80 = [0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00,
@@ -180,7 +183,9 @@ function vga256(i: number, cga: (c: number) => [number, number, number]): [numbe
 
 /** Port-level access to the VGA registers (what the BIOS programs; no device internals). */
 export class VgaIo {
-  constructor(private readonly io: { in8(port: number): number; out8(port: number, v: number): void }) {}
+  constructor(private readonly io: {
+    in8(port: number): number; out8(port: number, v: number): void; in16(port: number): number; out16(port: number, v: number): void;
+  }) {}
   seq(i: number, v: number): void { this.io.out8(0x3c4, i); this.io.out8(0x3c5, v); }
   seqRead(i: number): number { this.io.out8(0x3c4, i); return this.io.in8(0x3c5); }
   gc(i: number, v: number): void { this.io.out8(0x3ce, i); this.io.out8(0x3cf, v); }
@@ -210,6 +215,12 @@ export class VgaIo {
   dacRead(first: number, out: Uint8Array): void {
     this.io.out8(0x3c7, first);
     for (let i = 0; i < out.length; i++) out[i] = this.io.in8(0x3c9);
+  }
+
+  /** The DAC takes 8-bit values (VBE 4F08h set it in the DISPI enable register). */
+  dac8(): boolean {
+    this.io.out16(0x1ce, 4);
+    return (this.io.in16(0x1cf) & 0x20) !== 0;
   }
 
   /** Program a whole mode (sequencer held in reset meanwhile). */

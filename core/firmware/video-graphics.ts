@@ -1,6 +1,6 @@
-// INT 10h in the standard graphics modes: pixels (AH=0Ch/0Dh), characters drawn from the
-// INT 43h font (AH=09h/0Ah/0Eh) and scrolling, for CGA (4-6), planar (0Dh-12h) and 256-colour
-// (13h) memory layouts. Planar memory is written through the graphics controller the way a
+// INT 10h in the graphics modes: pixels (AH=0Ch/0Dh), characters drawn from the INT 43h font
+// (AH=08h-0Ah/0Eh) and scrolling, for CGA (4-6), planar (0Dh-12h), 256-colour (13h) and VBE
+// linear (8-32 bpp, through the LFB) memory layouts. Planar memory is written through the graphics controller the way a
 // VGA BIOS does (set/reset, bit mask, latches), so the device's own write logic does the work.
 
 import type { FirmwareContext } from './context.js';
@@ -13,10 +13,12 @@ export class GraphicsOps {
 
   /** Bytes per pixel line in the mode's memory (per plane for planar modes). */
   private lineBytes(m: VgaMode): number {
+    if (m.kind === 'vbe') return m.pitch ?? 0;
     return m.kind === 'linear8' ? m.width : m.kind === 'cga2' ? m.width >> 2 : m.width >> 3;
   }
   /** Physical address of the byte holding pixel line y at byte offset `byte` on `page`. */
   private lineAddr(m: VgaMode, page: number, y: number, byte: number): number {
+    if (m.kind === 'vbe') return (m.lfb ?? 0) + y * (m.pitch ?? 0) + byte;
     const base = m.segment << 4;
     if (m.kind === 'cga1' || m.kind === 'cga2') return base + (y & 1) * 0x2000 + (y >> 1) * this.lineBytes(m) + byte;
     return base + (page % m.pages) * m.pageSize + y * this.lineBytes(m) + byte;
@@ -68,8 +70,29 @@ export class GraphicsOps {
         this.planarWrite(this.lineAddr(m, page, y, x >> 3), 0x80 >> (x & 7), colour);
         this.planarEnd();
         return;
+      case 'vbe': this.vbePut(m, x, y, this.vbeColour(m, colour)); return;
       default:
     }
+  }
+
+  // ---------------------------------------------------------------- VBE linear modes
+
+  private bytesPerPixel(m: VgaMode): number { return (m.bpp + 7) >> 3; }
+  /** A colour index as a pixel value: the index itself at 8 bpp, else its DAC colour packed. */
+  vbeColour(m: VgaMode, index: number): number {
+    if (m.bpp <= 8) return index & 0xff;
+    const io = this.fw.machine.io;
+    io.out8(0x3c7, index & 0xff);
+    const eightBit = this.vga.dac8();
+    const c = () => { const v = io.in8(0x3c9); return eightBit ? v : (v << 2) | (v >> 4); };
+    const r = c(), g = c(), b = c();
+    if (m.bpp === 15) return ((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3);
+    if (m.bpp === 16) return ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3);
+    return (r << 16) | (g << 8) | b;
+  }
+  private vbePut(m: VgaMode, x: number, y: number, value: number): void {
+    const a = this.lineAddr(m, 0, y, x * this.bytesPerPixel(m));
+    for (let i = 0; i < this.bytesPerPixel(m); i++) this.mem.write8(a + i, (value >>> (8 * i)) & 0xff);
   }
 
   readPixel(m: VgaMode, page: number, x: number, y: number): number {
@@ -79,6 +102,7 @@ export class GraphicsOps {
       case 'linear8': return mem.read8(this.lineAddr(m, 0, y, x));
       case 'cga2': return (mem.read8(this.lineAddr(m, 0, y, x >> 2)) >> ((3 - (x & 3)) * 2)) & 3;
       case 'cga1': return (mem.read8(this.lineAddr(m, 0, y, x >> 3)) >> (7 - (x & 7))) & 1;
+      case 'vbe': return mem.read8(this.lineAddr(m, 0, y, x * this.bytesPerPixel(m)));
       case 'planar': {
         const a = this.lineAddr(m, page, y, x >> 3);
         let v = 0;
@@ -103,6 +127,7 @@ export class GraphicsOps {
     if (col >= m.cols || row * h + h > m.height) return;
     const mem = this.mem, fw = this.fw;
     if (m.kind === 'planar') this.planarBegin();
+    const fg = m.kind === 'vbe' ? this.vbeColour(m, attr) : 0;
     for (let y = 0; y < h; y++) {
       const bits = fw.read8(font + ch * h + y);
       const py = row * h + y;
@@ -134,6 +159,9 @@ export class GraphicsOps {
           mem.write8(a, attr & 0x80 ? mem.read8(a) ^ v : v);
           break;
         }
+        case 'vbe':
+          for (let x = 0; x < 8; x++) this.vbePut(m, col * 8 + x, py, (bits << x) & 0x80 ? fg : 0);
+          break;
         default:
       }
     }
@@ -150,8 +178,9 @@ export class GraphicsOps {
     if (top > bottom || left > right) return;
     const height = bottom - top + 1;
     if (lines === 0 || lines > height) lines = height;
-    const perChar = m.kind === 'linear8' ? 8 : m.kind === 'cga2' ? 2 : 1;
+    const perChar = m.kind === 'vbe' ? 8 * this.bytesPerPixel(m) : m.kind === 'linear8' ? 8 : m.kind === 'cga2' ? 2 : 1;
     const first = left * perChar, count = (right - left + 1) * perChar;
+    if (m.kind === 'vbe') return this.scrollLinear(m, up, lines, fill, top, bottom, first, count, h);
     const planar = m.kind === 'planar';
     const mem = this.mem, v = this.vga;
     if (planar) { v.seq(2, 0x0f); v.gc(8, 0xff); }
@@ -179,5 +208,42 @@ export class GraphicsOps {
       }
     }
     if (planar) this.planarEnd();
+  }
+
+  /** VBE scrolling: whole byte runs through the LFB (backing memory, so bulk copies). */
+  private scrollLinear(m: VgaMode, up: boolean, lines: number, fill: number, top: number, bottom: number,
+    first: number, count: number, h: number): void {
+    const mem = this.mem;
+    const height = bottom - top + 1;
+    const line = new Uint8Array(count);
+    const blank = new Uint8Array(count);
+    const bpp = this.bytesPerPixel(m), value = this.vbeColour(m, fill);
+    for (let i = 0; i < count; i++) blank[i] = (value >>> (8 * (i % bpp))) & 0xff;
+    for (let i = 0; i < height; i++) {
+      const row = up ? top + i : bottom - i;
+      const src = up ? row + lines : row - lines;
+      const copy = up ? src <= bottom : src >= top;
+      for (let y = 0; y < h; y++) {
+        if (copy) mem.readBytes(this.lineAddr(m, 0, src * h + y, first), line);
+        mem.writeBytes(this.lineAddr(m, 0, row * h + y, first), copy ? line : blank);
+      }
+    }
+  }
+
+  /** AH=08h in graphics modes: the character whose glyph matches the cell's lit pixels, or 0. */
+  readChar(m: VgaMode, page: number, col: number, row: number, font: number, h: number): number {
+    if (col >= m.cols || row * h + h > m.height) return 0;
+    const rows = new Uint8Array(h);
+    for (let y = 0; y < h; y++) {
+      let bits = 0;
+      for (let x = 0; x < 8; x++) if (this.readPixel(m, page, col * 8 + x, row * h + y) !== 0) bits |= 0x80 >> x;
+      rows[y] = bits;
+    }
+    for (let ch = 0; ch < 256; ch++) {
+      let y = 0;
+      while (y < h && this.fw.read8(font + ch * h + y) === rows[y]) y++;
+      if (y === h) return ch;
+    }
+    return 0;
   }
 }

@@ -40,9 +40,9 @@ export class VideoBios {
     this.setMode(3);
   }
 
-  /** The current standard mode, or undefined in a VBE mode / unknown mode. */
+  /** The current mode (a standard one, or a VBE mode of 8-32 bpp), or undefined. */
   mode(): VgaMode | undefined {
-    if (this.vbe.active()) return undefined;
+    if (this.vbe.active()) return this.vbe.textMode();
     return VGA_MODES.get(this.fw.bda8(0x49));
   }
 
@@ -247,7 +247,9 @@ export class VideoBios {
       case 0x08: {
         const m = this.mode();
         const [c, r] = this.cursor(fw.r8(BH));
-        fw.set16(AX, m?.kind === 'text' ? this.mem.read16(this.cellAddr(m, fw.r8(BH), c, r)) : 0);
+        if (!m) fw.set16(AX, 0);
+        else if (m.kind === 'text') fw.set16(AX, this.mem.read16(this.cellAddr(m, fw.r8(BH), c, r)));
+        else fw.set16(AX, this.graphics.readChar(m, fw.r8(BH) % m.pages, c, r, this.graphicsFont(), this.charHeight()));
         break;
       }
       case 0x09: case 0x0a: {

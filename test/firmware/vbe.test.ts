@@ -2,6 +2,7 @@
 // through the DISPI registers, LFB pixels rendered, windows, scan lines, display start, DAC.
 import { describe, expect, it } from 'vitest';
 import type { PcMachine } from '../../core/board/pc.js';
+import { buildFont } from '../../core/firmware/font.js';
 import { int10, pixel, postedPc } from './video-helpers.js';
 
 const BUF = 0x1000; // ES=0, DI=1000h
@@ -172,5 +173,50 @@ describe('VBE mode set and framebuffer', () => {
     int10(m, { ax: 0x4f04, dx: 0x0002, cx: 0x0008, bx: 0x3000 });
     m.updateScreen();
     expect(m.screen().mode).toBe('vbe 800x600x32');
+  });
+});
+
+describe('INT 10h text and pixels in VBE modes', () => {
+  it('teletype draws 8x16 glyphs through the LFB in 800x600x32; AH=06h scrolls; AH=08h reads a character back', () => {
+    const { m } = postedPc();
+    int10(m, { ax: 0x4f02, bx: 0x4143 });
+    int10(m, { ax: 0x0e41, bx: 0x0e }); // 'A', yellow
+    m.updateScreen();
+    const font = buildFont(16);
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 8; x++) expect(pixel(m, x, y), `(${x},${y})`).toBe((font[0x41 * 16 + y] >> (7 - x)) & 1 ? 0xffff55 : 0);
+    }
+    expect(int10(m, { ax: 0x0300 }).dx).toBe(1);
+    int10(m, { ax: 0x0200, dx: 0x0103 }); // row 1, col 3
+    int10(m, { ax: 0x0958, bx: 0x0f, cx: 1 }); // 'X'
+    int10(m, { ax: 0x0601, bx: 0, cx: 0, dx: 0x2463 });
+    int10(m, { ax: 0x0200, dx: 0x0003 });
+    expect(int10(m, { ax: 0x0800 }).ax & 0xff).toBe(0x58);
+    // Row 1 now holds what was on row 2: nothing (a blank cell matches glyph 00h first, as on IBM's BIOS).
+    int10(m, { ax: 0x0200, dx: 0x0103 });
+    expect(int10(m, { ax: 0x0800 }).ax & 0xff).toBe(0);
+  });
+
+  it('AH=0Ch/0Dh in the 8 bpp VBE mode write the LFB byte at y * pitch + x', () => {
+    const { m } = postedPc();
+    const lfb = modeInfo(m, 0x101).lfb;
+    int10(m, { ax: 0x4f02, bx: 0x4101 });
+    int10(m, { ax: 0x0c42, cx: 630, dx: 470 });
+    expect(m.memory.read8(lfb + 470 * 640 + 630)).toBe(0x42);
+    expect(int10(m, { ax: 0x0d00, cx: 630, dx: 470 }).ax & 0xff).toBe(0x42);
+  });
+});
+
+describe('AH=08h in standard graphics modes', () => {
+  it('recognises a drawn character from its glyph in mode 12h and mode 13h', () => {
+    const { m } = postedPc();
+    for (const mode of [0x12, 0x13]) {
+      int10(m, { ax: mode });
+      int10(m, { ax: 0x0200, dx: 0x0205 });
+      int10(m, { ax: 0x0951, bx: 0x0b, cx: 1 }); // 'Q'
+      expect(int10(m, { ax: 0x0800 }).ax & 0xff, `mode ${mode}`).toBe(0x51);
+      int10(m, { ax: 0x0200, dx: 0x0206 });
+      expect(int10(m, { ax: 0x0800 }).ax & 0xff).toBe(0);
+    }
   });
 });
