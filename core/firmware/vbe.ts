@@ -221,26 +221,13 @@ export class VbeBios {
     this.status(0);
   }
 
-  /** 4F04h: save/restore the VBE (DISPI) state; DL=0 size, 1 save, 2 restore to ES:BX. */
+  /** 4F04h: save/restore state (DL=0 size, 1 save, 2 restore at ES:BX; CX bit 3 = the DISPI mode). */
   private saveRestore(): void {
-    const fw = this.fw;
-    const regs = [XRES, YRES, BPP, ENABLE, BANK, VIRT_WIDTH, X_OFFSET, Y_OFFSET];
+    const fw = this.fw, st = this.video.state, cx = fw.r16(CX), at = fw.lin(ES, fw.r16(BX));
     switch (fw.r8(DL)) {
-      case 0x00: fw.set16(BX, 1); return this.status(0); // one 64-byte block
-      case 0x01: {
-        const p = fw.lin(ES, fw.r16(BX));
-        regs.forEach((r, i) => fw.write16(p + i * 2, this.read(r)));
-        return this.status(0);
-      }
-      case 0x02: {
-        const p = fw.lin(ES, fw.r16(BX));
-        const val = regs.map((_, i) => fw.read16(p + i * 2));
-        this.disable();
-        for (const i of [2, 0, 1, 4]) this.write(regs[i], val[i]);
-        this.write(ENABLE, val[3] | (val[3] & ENABLED ? NO_CLEAR : 0));
-        for (const i of [5, 6, 7]) this.write(regs[i], val[i]);
-        return this.status(0);
-      }
+      case 0x00: fw.set16(BX, st.blocks(cx, true)); return this.status(0);
+      case 0x01: st.save(cx, true, at); return this.status(0);
+      case 0x02: st.restore(cx, true, at); return this.status(0);
       default: return this.status(1);
     }
   }

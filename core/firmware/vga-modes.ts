@@ -235,7 +235,7 @@ export class VgaIo {
     for (let i = 0; i < t.gc.length; i++) this.gc(i, t.gc[i]);
     io.in8(this.crtcPort + 6);
     for (let i = 0; i < t.ac.length; i++) { io.out8(0x3c0, i); io.out8(0x3c0, t.ac[i]); }
-    io.out8(0x3c0, 0x14); io.out8(0x3c0, 0);
+    if (t.ac.length <= 0x14) { io.out8(0x3c0, 0x14); io.out8(0x3c0, 0); }
     io.out8(0x3c0, 0x20);
     io.out8(0x3c6, 0xff);
   }

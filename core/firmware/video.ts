@@ -4,13 +4,14 @@
 // All state lives in the BIOS data area and the VGA's registers (nothing in TS fields), so it
 // survives snapshots.
 
-import { AH, AL, AX, BH, BL, BP, CH, CL, CX, DH, DL, DX, ES, FirmwareContext } from './context.js';
+import { AH, AL, AX, BH, BL, BP, BX, CH, CL, CX, DH, DL, DX, ES, FirmwareContext } from './context.js';
 import { buildFont } from './font.js';
 import { BIOS_SEGMENT } from './rom.js';
 import { VIDEO_ROM } from './video-rom.js';
 import { VbeBios } from './vbe.js';
 import { VideoConfig } from './video-config.js';
 import { GraphicsOps } from './video-graphics.js';
+import { VideoState } from './video-state.js';
 import { VGA_MODES, VgaIo, defaultDac, textLines, textModeRegs, type VgaMode } from './vga-modes.js';
 
 /** CGA mode-select register values (BDA 65h) per mode 0-7. */
@@ -21,12 +22,14 @@ export class VideoBios {
   readonly graphics: GraphicsOps;
   readonly config: VideoConfig;
   readonly vbe: VbeBios;
+  readonly state: VideoState;
 
   constructor(private readonly fw: FirmwareContext) {
     this.vga = new VgaIo(fw.machine.io);
     this.graphics = new GraphicsOps(fw, this.vga);
     this.config = new VideoConfig(fw, this);
     this.vbe = new VbeBios(fw, this);
+    this.state = new VideoState(fw, this.vga);
   }
 
   private get mem() { return this.fw.machine.memory; }
@@ -294,6 +297,15 @@ export class VideoBios {
       }
       case 0x1a: this.config.displayCombination(); break;
       case 0x1b: this.config.stateInfo(); break;
+      case 0x1c: {
+        const al = fw.r8(AL), cx = fw.r16(CX), at = fw.lin(ES, fw.r16(BX));
+        if (al === 0) fw.set16(BX, this.state.blocks(cx, false));
+        else if (al === 1) this.state.save(cx, false, at);
+        else if (al === 2) this.state.restore(cx, false, at);
+        else break;
+        fw.set8(AL, 0x1c);
+        break;
+      }
       case 0x4f: this.vbe.handle(); break;
       default: break; // unsupported: registers unchanged
     }

@@ -252,6 +252,26 @@ describe('INT 10h palette, configuration and font calls', () => {
     expect(mem.read8(table + 2) & 0x08).toBe(0x08); // mode 13h
   });
 
+  it('AH=1Ch saves registers, BIOS data and DAC, and restores them after a mode change', () => {
+    const { m } = postedPc();
+    int10(m, { ax: 0x12 });
+    int10(m, { ax: 0x1010, bx: 0x05, dx: 0x0100, cx: 0x0203 });
+    int10(m, { ax: 0x1000, bx: 0x3f02 });
+    const blocks = int10(m, { ax: 0x1c00, cx: 7 });
+    expect(blocks.ax & 0xff).toBe(0x1c);
+    expect(blocks.bx).toBeGreaterThan(0);
+    expect(int10(m, { ax: 0x1c01, cx: 7, bx: 0x3000 }).ax & 0xff).toBe(0x1c);
+    expect(m.memory.read8(0x3000 + blocks.bx * 64)).toBe(0); // stays inside the size it announced
+    int10(m, { ax: 0x03 });
+    expect(m.vga.misc).toBe(0x67);
+    int10(m, { ax: 0x1c02, cx: 7, bx: 0x3000 });
+    expect([m.vga.misc, m.vga.gr[6], m.vga.cr[0x12], m.vga.ar[2], m.vga.sr[4]]).toEqual([0xe3, 0x05, 0xdf, 0x3f, 0x06]);
+    expect(Array.from(m.vga.dac.subarray(15, 18))).toEqual([1, 2, 3]);
+    expect(m.memory.read8(0x449)).toBe(0x12);
+    m.updateScreen();
+    expect(m.screen().mode).toBe('vga 640x480x4');
+  });
+
   it('AX=1130h returns the ROM font tables, whose bytes are the built fonts', () => {
     const { m } = postedPc();
     for (const [bh, h, offset] of [[2, 14, 0], [3, 8, 0], [4, 8, 0x400], [6, 16, 0]]) {
