@@ -65,17 +65,28 @@ export class VbeBios {
     return io.in32(0xcfc) >>> 0;
   }
 
-  /** Where the LFB is: BAR0 of the std-vga; assigned (and memory decoding enabled) when still unassigned. */
-  lfbAddress(): number {
+  /**
+   * Where the LFB is: BAR0 of the std-vga. With `assign` (mode set with the LFB bit) an
+   * unassigned BAR gets the default address and memory decoding is switched on. The guest's
+   * CF8h index is put back afterwards.
+   */
+  lfbAddress(assign = false): number {
+    const io = this.io;
+    const savedIndex = io.in32(0xcf8) >>> 0;
+    let address = LFB_DEFAULT;
     for (let dev = 0; dev < 32; dev++) {
       if (this.pci(dev, 0) !== 0x11111234) continue;
-      let bar = this.pci(dev, 0x10) & ~0xf;
-      if (bar === 0) { this.pci(dev, 0x10, LFB_DEFAULT); bar = this.pci(dev, 0x10) & ~0xf; }
-      const cmd = this.pci(dev, 0x04);
-      if (!(cmd & 0x02)) this.pci(dev, 0x04, cmd | 0x02);
-      return bar >>> 0;
+      let bar = (this.pci(dev, 0x10) & ~0xf) >>> 0;
+      if (assign) {
+        if (bar === 0) { this.pci(dev, 0x10, LFB_DEFAULT); bar = (this.pci(dev, 0x10) & ~0xf) >>> 0; }
+        const cmd = this.pci(dev, 0x04);
+        if (!(cmd & 0x02)) this.pci(dev, 0x04, cmd | 0x02);
+      }
+      if (bar !== 0) address = bar;
+      break;
     }
-    return LFB_DEFAULT;
+    io.out32(0xcf8, savedIndex);
+    return address;
   }
 
   /** The current VBE mode as a graphics mode for text output and pixels (8-32 bpp), or undefined. */
@@ -198,7 +209,7 @@ export class VbeBios {
     }
     const m = this.find(number);
     if (!m || !this.fits(m) || (lfb && m.bpp === 4)) return this.status(1);
-    if (lfb) this.lfbAddress();
+    if (lfb) this.lfbAddress(true);
     const v = this.video.vga;
     this.disable();
     // The legacy VGA side as in a graphics mode: 16-colour planar for 4 bpp, mode 13h otherwise.

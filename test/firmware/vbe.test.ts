@@ -68,7 +68,9 @@ describe('VBE controller and mode information', () => {
 
   it('4F01h for 800x600x32 (143h): geometry, direct-colour masks, window A, and the LFB at the std-vga BAR0', () => {
     const { m } = postedPc();
+    m.io.out32(0xcf8, 0x80001008); // a guest's PCI config index survives the call
     const i = modeInfo(m, 0x143);
+    expect(m.io.in32(0xcf8) >>> 0).toBe(0x80001008);
     expect(i.status).toBe(0x004f);
     expect(i.attributes).toBe(0x9b); // supported, info, colour, graphics, LFB
     expect([i.winA, i.granularity, i.winSize, i.winSegment]).toEqual([7, 64, 64, 0xa000]);
