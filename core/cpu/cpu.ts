@@ -52,8 +52,8 @@ import type { CpuPlatformHooks, FpuMemory, FpuUnit, InterruptSource } from './in
 import { step } from './exec-hot.js';
 import { deliverInterrupt } from './sysops.js';
 import {
-  CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_DB, EXC_DF, EXC_GP, EXC_PF, EXC_SS,
-  FLAG_IF, FLAG_TF, FLAG_VM, SEG_CS, SEG_SS, SF_DB,
+  CR0_AM, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_AC, EXC_DB, EXC_DF, EXC_GP, EXC_PF, EXC_SS,
+  FLAG_AC, FLAG_IF, FLAG_TF, FLAG_VM, SEG_CS, SEG_SS, SF_DB,
 } from './system/constants.js';
 
 export const REG_EAX = 0, REG_ECX = 1, REG_EDX = 2, REG_EBX = 3, REG_ESP = 4, REG_EBP = 5, REG_ESI = 6, REG_EDI = 7;
@@ -166,6 +166,8 @@ export class Cpu implements Stateful, FpuMemory {
   instructionCount = 0;
 
   // Cached mode state (updateModes)
+  /** CR0.AM && EFLAGS.AC && CPL 3: misaligned data accesses raise #AC(0). */
+  alignCheck = false;
   /** CR0.PE && !VM */
   protectedMode = false;
   v86 = false;
@@ -294,6 +296,7 @@ export class Cpu implements Stateful, FpuMemory {
     if (this.v86) this.cpl = 3;
     else if (!pe) this.cpl = 0;
     const user = this.cpl === 3;
+    this.alignCheck = user && (this.cr0 & CR0_AM) !== 0 && (this.flags & FLAG_AC) !== 0;
     this.tlbReadNeed = user ? TLB_USER_READ : TLB_SUP_READ;
     this.tlbWriteNeed = user ? TLB_USER_WRITE : TLB_SUP_WRITE;
     this.fetchEipHi = 0;
@@ -675,12 +678,19 @@ export class Cpu implements Stateful, FpuMemory {
     return this.physRead8(this.translateRead(lin, need));
   }
 
+  /** #AC(0) for a misaligned user-mode access while alignment checking is on. */
+  private checkAlign(lin: number, size: number, need: number): void {
+    if (this.alignCheck && (lin & (size - 1)) !== 0 && (need === TLB_USER_READ || need === TLB_USER_WRITE)) this.fault(EXC_AC, 0);
+  }
+
   private rd16(lin: number, need: number): number {
+    this.checkAlign(lin, 2, need);
     if ((lin & 0xfff) === 0xfff) return this.rd8(lin, need) | (this.rd8(lin + 1, need) << 8);
     return this.physRead16(this.translateRead(lin, need));
   }
 
   private rd32(lin: number, need: number): number {
+    this.checkAlign(lin, 4, need);
     if ((lin & 0xfff) > 0xffc) {
       // CR2 of a fault on the second page is that page's first byte.
       const lo = this.translateRead(lin, need);
@@ -699,6 +709,7 @@ export class Cpu implements Stateful, FpuMemory {
   }
 
   private wr16(lin: number, v: number, need: number): void {
+    this.checkAlign(lin, 2, need);
     if ((lin & 0xfff) === 0xfff) {
       const lo = this.translateWrite(lin, need);
       const hi = this.translateWrite((lin + 1) | 0, need);
@@ -710,6 +721,7 @@ export class Cpu implements Stateful, FpuMemory {
   }
 
   private wr32(lin: number, v: number, need: number): void {
+    this.checkAlign(lin, 4, need);
     if ((lin & 0xfff) > 0xffc) {
       const lo = this.translateWrite(lin, need);
       const hi = this.translateWrite(((lin | 0xfff) + 1) | 0, need);
@@ -858,7 +870,10 @@ export class Cpu implements Stateful, FpuMemory {
     const pageEip = eip - (lin & 0xfff);
     this.fetchEipLo = pageEip < 0 ? 0 : pageEip;
     const end = pageEip + 0x1000;
-    const max = this.code32 ? 0xffffffff : 0xffff;
+    // The window also stops at the CS limit, so the fast path never fetches past it.
+    let max = this.code32 ? 0xffffffff : 0xffff;
+    const limit = this.segLimit[SEG_CS] >>> 0;
+    if (limit < max) max = limit;
     this.fetchEipHi = end > max ? max : end;
     this.fetchAdj = (e << 12) - pageEip;
     return (e << 12) | (lin & 0xfff);
@@ -870,6 +885,7 @@ export class Cpu implements Stateful, FpuMemory {
       this.eip = eip + 1;
       return this.mem[this.fetchAdj + eip];
     }
+    if (eip > (this.segLimit[SEG_CS] >>> 0)) this.fault(EXC_GP, 0);
     const lin = (this.segBase[SEG_CS] + eip) | 0;
     this.eip = this.code32 ? (eip + 1) >>> 0 : (eip + 1) & 0xffff;
     const i = this.fetchSlow(eip, lin);
