@@ -45,7 +45,7 @@ import { IoApic } from '../devices/ioapic.js';
 import { applyState, decodeState, encodeState } from '../state/snapshot.js';
 import { StateError, type Stateful, type VMStateDecl } from '../state/vmstate.js';
 import { NS_PER_SEC, VirtualClock, type Timer } from '../timing/clock.js';
-import type { DirtyRect, Machine, MachineConfig, RunStop, ScreenInfo } from './machine.js';
+import type { DirtyRect, IdeAttachment, Machine, MachineConfig, NetworkBackend, RunStop, ScreenInfo } from './machine.js';
 
 const MiB = 1024 * 1024;
 /** Longest CPU slice between device/timer checks (also bounds stale in-slice time). */
@@ -269,7 +269,7 @@ export class PcMachine implements Machine {
       memory: m,
       irq14: ((l) => (level: boolean) => l.set(level))(this.irqs.line(14)),
       irq15: ((l) => (level: boolean) => l.set(level))(this.irqs.line(15)),
-      drives: config.ide,
+      drives: config.ide.map((a): IdeAttachment | null => a && { kind: a.kind, device: this.countDisk(a.device) }) as MachineConfig['ide'],
     });
     this.pci.add(1, 1, { readConfig: (o, s) => this.ide.pci.read(o, s as 1 | 2 | 4), writeConfig: (o, v, s) => this.ide.pci.write(o, s as 1 | 2 | 4, v) });
     this.acpi = new AcpiPm(this.io, this.clock, this.irqs.line(9), () => this.setPoweredOff(true));
@@ -280,21 +280,22 @@ export class PcMachine implements Machine {
 
     // Floppy controller: ISA 0x3F0, IRQ 6, DMA channel 2.
     const irq6 = this.irqs.line(6);
-    this.fdc = new Fdc({ irq: (level) => irq6.set(level), dma: this.dma.channel(2), media: config.floppy });
+    this.fdc = new Fdc({ irq: (level) => irq6.set(level), dma: this.dma.channel(2), media: [this.countDisk(config.floppy[0]), this.countDisk(config.floppy[1])] });
     this.fdc.registerPorts(this.io);
     this.dma.onUnmask = (ch) => { if (ch === 2) this.fdc.dmaReady(); };
 
     // Network: NE2000 on PCI 03.0, or ISA 0x300 IRQ 9 (shared with the SCI, as on QEMU's isapc).
+    const backend = this.countNet(config.nic.backend);
     if (config.nic.model === 'ne2k-pci') {
-      this.nicPci = new Ne2000Pci(this.io, { backend: config.nic.backend, mac: config.nic.mac });
+      this.nicPci = new Ne2000Pci(this.io, { backend, mac: config.nic.mac });
       this.pci.add(3, 0, this.nicPci);
       this.nic = this.nicPci.nic;
     } else if (config.nic.model === 'ne2k-isa') {
       const irq9 = this.irqs.line(9);
-      this.nic = new Ne2000({ irq: (level) => irq9.set(level), backend: config.nic.backend, mac: config.nic.mac });
+      this.nic = new Ne2000({ irq: (level) => irq9.set(level), backend, mac: config.nic.mac });
       this.io.register('ne2000', 0x300, 0x20, this.nic);
     } else if (config.nic.model === 'rtl8139') {
-      this.rtl8139 = new Rtl8139Pci(this.io, this.memory, { backend: config.nic.backend, mac: config.nic.mac, clockNs: () => this.clock.now() });
+      this.rtl8139 = new Rtl8139Pci(this.io, this.memory, { backend, mac: config.nic.mac, clockNs: () => this.clock.now() });
       this.pci.add(3, 0, this.rtl8139);
     }
     const nic = this.nic ?? this.rtl8139?.nic ?? null;
@@ -583,15 +584,53 @@ export class PcMachine implements Machine {
   }
 
   changeMedia(slot: { floppy: 0 | 1 } | { ide: 0 | 1 | 2 | 3 }, device: BlockDevice | null): void {
+    // The config follows the media (the built-in firmware's INT 13h and hosts read it there).
     if ('ide' in slot) {
-      this.ide.changeMedia(slot.ide, device);
+      this.ide.changeMedia(slot.ide, this.countDisk(device));
+      const a = this.config.ide[slot.ide];
+      if (a) a.device = device;
       return;
     }
-    this.fdc.changeMedia(slot.floppy, device);
+    this.fdc.changeMedia(slot.floppy, this.countDisk(device));
+    this.config.floppy[slot.floppy] = device;
   }
 
+  /** LEDs, and whether any disk or network I/O happened since the previous call (the status bar's lights). */
   status() {
-    return { leds: this.kbc.leds(), diskActivity: false, netActivity: false };
+    const diskActivity = this.diskOps !== this.diskOpsSeen;
+    const netActivity = this.netFrames !== this.netFramesSeen;
+    this.diskOpsSeen = this.diskOps;
+    this.netFramesSeen = this.netFrames;
+    return { leds: this.kbc.leds(), diskActivity, netActivity };
+  }
+
+  // Activity counters: the controllers and NICs get counting wrappers of the devices in the
+  // config (which itself keeps the originals for firmware and hosts).
+  private diskOps = 0;
+  private diskOpsSeen = 0;
+  private netFrames = 0;
+  private netFramesSeen = 0;
+
+  private countDisk(dev: BlockDevice | null): BlockDevice | null {
+    if (!dev) return null;
+    const count = () => { this.diskOps++; };
+    return {
+      get size() { return dev.size; },
+      get readOnly() { return dev.readOnly; },
+      read(offset, buf) { count(); dev.read(offset, buf); },
+      write(offset, data) { count(); dev.write(offset, data); },
+      flush() { dev.flush(); },
+    };
+  }
+
+  private countNet(backend: NetworkBackend | null): NetworkBackend | null {
+    if (!backend) return null;
+    const count = () => { this.netFrames++; };
+    return {
+      send(frame) { count(); backend.send(frame); },
+      receive() { const f = backend.receive(); if (f) count(); return f; },
+      get linkUp() { return backend.linkUp; },
+    };
   }
 
   // ------------------------------------------------------------------ snapshots
