@@ -51,6 +51,14 @@ async function typeKeys(page: Page, keys: string[]): Promise<void> {
   }
 }
 
+/** Controls without a label (a <label for>, aria-label or their own text). */
+function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => !(el.id && document.querySelector(`label[for="${el.id}"]`)) && !el.getAttribute('aria-label')
+      && !(el.tagName === 'BUTTON' && el.textContent!.trim()))
+    .map((el) => el.outerHTML));
+}
+
 /** Lit pixels of the canvas (the guest drew something). */
 function litPixels(canvas: Locator): Promise<number> {
   return canvas.evaluate((c: HTMLCanvasElement) => {
@@ -133,6 +141,15 @@ describe.skipIf(!enabled)('VM workflows in the UI (perseus web + Chromium)', () 
     expect(atSnapshot).toMatch(/FreeCom version/i);
     await expect.poll(() => item.locator('img').count(), { timeout: 5_000 }).toBe(1);
     await page.screenshot({ path: artifactPath('snapshot-manager.png') });
+    expect(await unlabelled(page)).toEqual([]);
+    // The tree is keyboard-operable: the item has focus order and F2 opens the rename dialog.
+    await item.focus();
+    await page.keyboard.press('F2');
+    const rename = page.getByRole('dialog', { name: 'Rename snapshot' });
+    await rename.waitFor();
+    await rename.getByLabel('Description').fill('FreeDOS after ver');
+    await rename.getByRole('button', { name: 'Rename' }).click();
+    await page.getByText('FreeDOS after ver').waitFor();
 
     await page.getByRole('tab', { name: 'Console' }).click();
     await canvas.waitFor({ state: 'visible' });
@@ -189,13 +206,15 @@ describe.skipIf(!enabled)('VM workflows in the UI (perseus web + Chromium)', () 
     const page = await openPage(browser.context, server.url, pageErrors);
     const row = page.locator('li[data-vm-name="Kolibri"]');
     await row.getByRole('button', { name: 'Power on Kolibri' }).click();
+    const stateWithReason = async () => {
+      const state = await row.getByTestId('vm-state').textContent();
+      return state === 'Crashed' ? `Crashed: ${await row.locator('.crash').textContent()}` : state;
+    };
+    await expect.poll(stateWithReason, { timeout: 15_000 }).toBe('Running');
     const canvas = page.locator('canvas');
-    await expect.poll(() => canvas.evaluate((c: HTMLCanvasElement) => `${c.width}x${c.height}`), { timeout: 60_000 }).toBe('800x600');
-    // The desktop is drawn when the picture stops changing much; wait for plenty of colour.
+    await expect.poll(async () => `${await stateWithReason()} ${await canvas.evaluate((c: HTMLCanvasElement) => `${c.width}x${c.height}`)}`, { timeout: 60_000 }).toBe('Running 800x600');
+    // The desktop is drawn: plenty of colour, and the picture has settled.
     await expect.poll(() => litPixels(canvas), { timeout: 60_000 }).toBeGreaterThan(50_000);
-    await page.waitForTimeout(3000);
-    await page.screenshot({ path: artifactPath('kolibri-desktop.png') });
-
     const pixels = () => canvas.evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data));
     const diff = (a: number[], b: number[]) => {
       let n = 0, x0 = 1e9, y0 = 1e9, x1 = -1, y1 = -1;
@@ -207,17 +226,23 @@ describe.skipIf(!enabled)('VM workflows in the UI (perseus web + Chromium)', () 
       }
       return { n, box: [x0, y0, x1, y1] };
     };
-    const still0 = await pixels();
-    await page.waitForTimeout(1000);
-    const still1 = await pixels();
-    const idle = diff(still0, still1);
+    let still1 = await pixels();
+    let idle = { n: Infinity, box: [] as number[] };
+    for (let i = 0; i < 30 && idle.n > 200; i++) {
+      await page.waitForTimeout(1000);
+      const next = await pixels();
+      idle = diff(still1, next);
+      still1 = next;
+    }
+    expect(idle.n, 'the KolibriOS desktop did not settle').toBeLessThanOrEqual(200);
+    await page.screenshot({ path: artifactPath('kolibri-desktop.png') });
 
     const box = (await canvas.boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await canvas.click();
     await expect.poll(() => page.evaluate(() => document.pointerLockElement?.tagName ?? null)).toBe('CANVAS');
     for (let i = 1; i <= 10; i++) {
-      await page.mouse.move(box.x + box.width / 2 + i * 12, box.y + box.height / 2 + i * 8);
+      await page.mouse.move(box.x + box.width / 2 + i * 6, box.y + box.height / 2 + i * 4);
       await page.waitForTimeout(30);
     }
     await page.waitForTimeout(1000);
@@ -236,7 +261,7 @@ describe.skipIf(!enabled)('VM workflows in the UI (perseus web + Chromium)', () 
 });
 
 describe.skipIf(!enabled)('first run (perseus web on a fresh data directory)', () => {
-  test('the demo VM is there, running, showing its splash, and echoes keys', async () => {
+  test('the demo VM is there, running, showing its splash, and echoes keys; text-mode aspect and scaling; media insert/eject; suspend and resume', async () => {
     ensureBuilt();
     const dataDir = mkdtempSync(join(tmpdir(), 'perseus-e2e-demo-'));
     const [server, browser] = await Promise.all([startPerseusWeb(dataDir, { demo: true }), launchBrowser()]);
@@ -259,6 +284,40 @@ describe.skipIf(!enabled)('first run (perseus web on a fresh data directory)', (
       await typeKeys(page, ['o', 'k']);
       await expect.poll(screenText, { timeout: 10_000 }).toContain(`${DEMO_GREETING}ok`);
       await page.screenshot({ path: artifactPath('demo-vm-first-run.png') });
+
+      // Text mode (720×400) is shown at 4:3 in every scaling mode but stretch.
+      expect(await canvas.evaluate((c: HTMLCanvasElement) => `${c.width}x${c.height}`)).toBe('720x400');
+      const cssAspect = async () => { const b = (await canvas.boundingBox())!; return b.width / b.height; };
+      expect(await cssAspect()).toBeCloseTo(4 / 3, 1);
+      await page.getByLabel('Scale').selectOption('1:1');
+      await expect.poll(async () => { const b = (await canvas.boundingBox())!; return `${Math.round(b.width)}x${Math.round(b.height)}`; }).toBe('720x540');
+      await page.getByLabel('Scale').selectOption('stretch');
+      await expect.poll(cssAspect).not.toBeCloseTo(4 / 3, 1);
+      await page.getByLabel('Scale').selectOption('fit');
+
+      // Removable media while running: insert an image into floppy B:, see it and the recent
+      // list, eject it again.
+      const spare = join(dataDir, 'spare-floppy.img');
+      copyFileSync(join(dataDir, 'demo', 'perseus-demo.img'), spare);
+      await page.getByRole('button', { name: 'Removable media' }).click();
+      await page.getByLabel('Image for Floppy B: (path)').fill(spare);
+      await page.getByRole('group', { name: 'Floppy B:' }).getByRole('button', { name: 'Insert' }).click();
+      await expect.poll(() => page.getByTestId('media-fdb').textContent()).toBe('spare-floppy.img');
+      expect((await api.call('getVm', { id })).floppyB).toBe(spare);
+      await expect.poll(() => page.locator('#media-recent-fdb option').allTextContents()).toContain('spare-floppy.img');
+      await page.screenshot({ path: artifactPath('media-panel.png') });
+      expect(await unlabelled(page)).toEqual([]);
+      await page.getByRole('button', { name: 'Eject Floppy B:' }).click();
+      await expect.poll(() => page.getByTestId('media-fdb').textContent()).toBe('empty');
+      expect((await api.call('getVm', { id })).floppyB).toBe(null);
+
+      // Power menu: suspend, the library shows it, and resume brings the splash back.
+      await page.getByRole('button', { name: 'Power ▾' }).click();
+      await page.getByRole('menuitem', { name: 'Suspend' }).click();
+      await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 20_000 }).toBe('Suspended');
+      await row.getByRole('button', { name: 'Resume Perseus Demo' }).click();
+      await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 20_000 }).toBe('Running');
+      await expect.poll(screenText, { timeout: 10_000 }).toContain(`${DEMO_GREETING}ok`);
       await page.close();
       expect(errors).toEqual([]);
     } finally {
