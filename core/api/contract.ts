@@ -39,6 +39,29 @@ export interface DriveSetting {
 export type IdeSlot = 'primaryMaster' | 'primarySlave' | 'secondaryMaster' | 'secondarySlave';
 export const IDE_SLOTS: readonly IdeSlot[] = ['primaryMaster', 'primarySlave', 'secondaryMaster', 'secondarySlave'];
 
+/** A NAT port forward: connections to hostAddress:hostPort on the host reach guestPort in the guest. */
+export interface PortForwardSetting {
+  protocol: 'tcp' | 'udp';
+  hostPort: number;
+  guestPort: number;
+  /** Where the host listens: a loopback address (default 127.0.0.1) or, typed explicitly, 0.0.0.0 / :: (every interface). */
+  hostAddress?: string;
+}
+
+export interface NicSettings {
+  model: NicModel;
+  network: NetworkMode;
+  lanSegment?: string;
+  /** Port forwards, `nat` network only. */
+  forwards?: PortForwardSetting[];
+  /** The virtual cable; false: the guest sees the link down. Default true. */
+  cableConnected?: boolean;
+  /** Record every frame to this pcap file (absolute path); null or absent: no capture. */
+  capture?: string | null;
+  /** The NIC's MAC address "52:54:00:12:34:56"; absent: a stable one derived from the VM id. */
+  mac?: string;
+}
+
 export interface VmSettings {
   name: string;
   osPreset: GuestOsPreset;
@@ -50,7 +73,7 @@ export interface VmSettings {
   floppyA: string | null;
   floppyB: string | null;
   ide: Record<IdeSlot, DriveSetting | null>;
-  nic: { model: NicModel; network: NetworkMode; lanSegment?: string };
+  nic: NicSettings;
   display: { adapter: DisplayAdapter; vramMiB: number };
   notes: string;
 }
@@ -211,6 +234,8 @@ export interface ApiMethods {
    * result's sizeBytes is the virtual size (vhd rounds up to its geometry).
    */
   createDisk: { params: { path: string; sizeMiB: number; format: DiskImageFormat }; result: { path: string; format: DiskImageFormat; sizeBytes: number } };
+  /** Plug or unplug the virtual network cable, running or not; the VM's settings keep it. */
+  setCableConnected: { params: { id: string; connected: boolean }; result: VmRecord };
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -222,7 +247,7 @@ export const API_METHODS: readonly ApiMethod[] = [
   'powerOn', 'powerOff', 'shutdown', 'reset', 'pause', 'resume', 'getStatus',
   'sendInput', 'getScreenText', 'requestFullFrame',
   'listSnapshots', 'takeSnapshot', 'revertSnapshot', 'deleteSnapshot', 'renameSnapshot', 'suspend',
-  'insertMedia', 'ejectMedia', 'listRecentImages', 'createDisk',
+  'insertMedia', 'ejectMedia', 'listRecentImages', 'createDisk', 'setCableConnected',
 ];
 
 export type ApiEvent =

@@ -11,12 +11,14 @@ export interface OptionSpec {
   /** Placeholder shown in help, e.g. 'MIB'. */
   value?: string;
   help: string;
+  /** May be given several times (string options): the values come as a list. */
+  multiple?: boolean;
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;
 
 type ValueOf<T extends OptionType> = T extends 'boolean' ? boolean : T extends 'integer' ? number : string;
-export type ParsedOptions<S extends OptionSpecs> = { -readonly [K in keyof S]?: ValueOf<S[K]['type']> };
+export type ParsedOptions<S extends OptionSpecs> = { -readonly [K in keyof S]?: S[K] extends { multiple: true } ? string[] : ValueOf<S[K]['type']> };
 
 export interface ParsedArgs<S extends OptionSpecs> {
   options: ParsedOptions<S>;
@@ -32,7 +34,7 @@ export class UsageError extends Error {
 }
 
 export function parseArgs<S extends OptionSpecs>(argv: readonly string[], specs: S): ParsedArgs<S> {
-  const options: Record<string, string | number | boolean> = {};
+  const options: Record<string, string | number | boolean | string[]> = {};
   const positionals: string[] = [];
   const byShort = new Map<string, string>();
   for (const [name, spec] of Object.entries(specs)) if (spec.short) byShort.set(spec.short, name);
@@ -60,7 +62,7 @@ export function parseArgs<S extends OptionSpecs>(argv: readonly string[], specs:
       continue;
     }
     const spec = specs[name]!;
-    if (Object.hasOwn(options, name)) throw new UsageError(`--${name} is given more than once`);
+    if (Object.hasOwn(options, name) && !spec.multiple) throw new UsageError(`--${name} is given more than once`);
     if (spec.type === 'boolean') {
       if (inline !== undefined) throw new UsageError(`--${name} is a switch and takes no value (got "${inline}")`);
       options[name] = true;
@@ -81,6 +83,8 @@ export function parseArgs<S extends OptionSpecs>(argv: readonly string[], specs:
       const n = Number(value.trim());
       if (!Number.isSafeInteger(n)) throw new UsageError(`--${name}: ${value} is out of range`);
       options[name] = n;
+    } else if (spec.multiple) {
+      options[name] = [...((options[name] as string[] | undefined) ?? []), value];
     } else {
       options[name] = value;
     }

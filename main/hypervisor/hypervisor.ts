@@ -291,6 +291,12 @@ export class Hypervisor {
     await this.request(vm, { type: 'change-media', seq: 0, drive, path });
   }
 
+  /** Plug or unplug a running or paused VM's network cable; resolves to the guest's link state. */
+  async setCableConnected(id: string, connected: boolean): Promise<boolean> {
+    const vm = this.require(id, ['running', 'paused']);
+    return (await this.request(vm, { type: 'set-cable', seq: 0, connected })) === true;
+  }
+
   sendInput(id: string, events: InputEvent[]): void {
     const vm = this.require(id, ['running', 'paused']);
     if (events.length > 0) vm.send({ type: 'input', events });

@@ -45,6 +45,8 @@ export type HostToWorker =
   | { type: 'suspend'; seq: number; path: string }
   /** Insert an image into (path) or eject (null) a removable drive. */
   | { type: 'change-media'; seq: number; drive: MediaDrive; path: string | null }
+  /** Plug (true) or unplug the network cable; replies with the link state now seen by the guest. */
+  | { type: 'set-cable'; seq: number; connected: boolean }
   | { type: 'input'; events: InputEvent[] }
   | { type: 'full-frame' }
   /** The host has read the last screen message; the worker may send the next one. */

@@ -12,6 +12,7 @@ import type { VmLibrary } from '../library/index.js';
 import type { LiveDisk, SnapshotStore } from '../snapshot/index.js';
 import { changeMedia, closeMedia, currentMedia, type MediaSlots } from './worker-media.js';
 import * as snap from './worker-snapshots.js';
+import { vmMac } from '../net/nic-settings.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -84,7 +85,7 @@ type BuildMachine = (settings: unknown, opts: unknown) => Machine | Promise<Mach
 /** buildMachine from the machine module, or null after reporting why there is none. */
 async function loadBuildMachine(): Promise<BuildMachine | null> {
   const specifier = init.machineModule ?? new URL('../run/setup.js', import.meta.url).href;
-  let mod: { buildMachine?: BuildMachine; closeNetwork?: (machine: object) => void };
+  let mod: { buildMachine?: BuildMachine; closeNetwork?: (machine: object) => void; machineNetwork?: typeof machineNetwork };
   try {
     mod = await import(specifier);
   } catch (err) {
@@ -101,11 +102,14 @@ async function loadBuildMachine(): Promise<BuildMachine | null> {
     return null;
   }
   closeMachineNetwork = mod.closeNetwork ?? (() => {});
+  machineNetwork = mod.machineNetwork ?? (() => null);
   return mod.buildMachine;
 }
 
 /** Ends the host side of the machine's network at power off (from the machine module). */
 let closeMachineNetwork: (machine: object) => void = () => {};
+/** The host side of the machine's network (the cable switch), from the machine module. */
+let machineNetwork: (machine: object) => { setLinkUp(up: boolean): void; readonly linkUp: boolean } | null = () => null;
 
 // Snapshots: the library and snapshot store this worker opened (init.snapshots), and the VM's
 // hard disks as main/snapshot's LiveDisks, which take/revert repoint at new overlays.
@@ -124,6 +128,8 @@ async function start(): Promise<void> {
     writable,
     deterministic: false,
     log: machineLog,
+    // Each VM its own stable MAC (settings, else from its id): VMs on one segment never clash.
+    mac: vmMac(init.settings.nic, init.id),
     ...(ideDisks ? { ideDisks } : {}),
   });
   // A file whose permissions say read-only stays unwritten even when we could (running as root).
@@ -437,6 +443,12 @@ function handle(msg: HostToWorker): void {
       reply(msg.seq, true);
       powerOff('suspended to disk');
       return;
+    }
+    case 'set-cable': {
+      // The cable switch: replies with the link state the guest now sees (false without a network).
+      const net = machine ? machineNetwork(machine) : null;
+      net?.setLinkUp(msg.connected);
+      return reply(msg.seq, net ? net.linkUp : false);
     }
     case 'change-media':
       if (!machine) return reply(msg.seq, undefined, `cannot change media in state ${state}`);

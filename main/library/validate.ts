@@ -7,6 +7,7 @@ import {
   type ValidationIssue, type VmSettings,
 } from '../../core/api/contract.js';
 import { isPlainObject } from './settings.js';
+import { nicExtrasIssues } from '../net/nic-settings.js';
 
 /** Guest RAM limits in MiB. 3584 MiB ends RAM at 0xE000_0000, below the PCI MMIO hole. */
 export const MEMORY_MIN_MIB = 1;
@@ -175,6 +176,8 @@ function validateNic(nic: unknown, add: Add): void {
     if (typeof seg !== 'string' || seg === '') add('nic.lanSegment', 'A LAN segment name is required for the "lan" network (VMs on the same segment see each other)');
     else if (!LAN_SEGMENT_PATTERN.test(seg)) add('nic.lanSegment', `LAN segment "${seg}" must be 1-32 letters, digits, ".", "_" or "-", starting with a letter or digit`);
   }
+  // Port forwards, cable, capture file, MAC (main/net/nic-settings.ts).
+  for (const issue of nicExtrasIssues(nic)) add(issue.field, issue.message);
 }
 
 function validateDisplay(display: unknown, add: Add): void {

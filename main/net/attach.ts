@@ -21,6 +21,8 @@ export interface NetworkSettings {
   model: string;
   network: 'nat' | 'lan' | 'none';
   lanSegment?: string;
+  /** false: the VM starts with its cable unplugged (the guest sees no link). */
+  cableConnected?: boolean;
 }
 
 export interface NetworkAttachOptions {
@@ -58,13 +60,20 @@ export function openNetwork(settings: NetworkSettings, opts: NetworkAttachOption
     lan = new LanPortBackend(opts.lanPort);
     inner = lan;
   }
+  if (inner && settings.cableConnected === false) inner.linkUp = false;
   const forwards = nat && opts.forwards?.length ? Promise.all(opts.forwards.map((f) => nat!.addForward(f))) : Promise.resolve([]);
   // A forward that cannot listen is logged; the VM still runs.
   forwards.catch((e: Error) => opts.log?.(`port forward failed: ${e.message}`));
   let writer: PcapWriter | null = null;
   let backend: NetworkBackend | null = inner;
   if (inner && opts.capturePath) {
-    writer = new PcapWriter(opts.capturePath);
+    try {
+      writer = new PcapWriter(opts.capturePath);
+    } catch (e) {
+      nat?.close();
+      lan?.close();
+      throw new Error(`cannot write the capture file ${opts.capturePath}: ${(e as Error).message}`);
+    }
     backend = captureBackend(inner, writer);
   }
   return {

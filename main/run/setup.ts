@@ -14,6 +14,7 @@ import { openVmDisk } from '../disk/index.js';
 import type { MessagePort } from 'node:worker_threads';
 import { openNetwork, type NetworkAttachment } from '../net/attach.js';
 import type { PortForward } from '../net/nat.js';
+import { natForwards, parseMac } from '../net/nic-settings.js';
 
 export const SEABIOS_DIR = '/usr/share/seabios';
 export const SEABIOS_BIOS = `${SEABIOS_DIR}/bios-256k.bin`;
@@ -32,7 +33,7 @@ export interface BuildOptions {
   lanPort?: MessagePort | null;
   /** NAT port forwards (host port → guest port), for `nat` networking. */
   forwards?: PortForward[];
-  /** The NIC's MAC address (6 bytes); the device default when absent. */
+  /** The NIC's MAC address (6 bytes); else settings.nic.mac; else the device default. */
   mac?: readonly number[];
   /** Hard disks already opened by the caller (the hypervisor's snapshot-managed disks), by IDE slot. */
   ideDisks?: Partial<Record<(typeof IDE_SLOT_NAMES)[number], BlockDevice>>;
@@ -149,7 +150,14 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     if (settings.nic.network === 'lan' && !opts.lanPort) {
       log(`LAN segment "${settings.nic.lanSegment ?? ''}" is joined only by VMs the app runs: the cable is unplugged here`);
     } else {
-      network = openNetwork(settings.nic, { lanPort: opts.lanPort ?? null, forwards: opts.forwards, log });
+      // Forwards, capture and cable come from the settings (nic.forwards, nic.capture,
+      // nic.cableConnected); `opts.forwards` adds to them (tests and tools).
+      const forwards = [...natForwards(settings.nic), ...(opts.forwards ?? [])];
+      try {
+        network = openNetwork(settings.nic, { lanPort: opts.lanPort ?? null, forwards, capturePath: settings.nic.capture ?? undefined, log });
+      } catch (e) {
+        throw new SetupError((e as Error).message);
+      }
     }
   }
   const config: MachineConfig = {
@@ -160,7 +168,7 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     bootOrder: settings.bootOrder,
     floppy,
     ide,
-    nic: { model: settings.nic.model, backend: network?.backend ?? null, mac: opts.mac },
+    nic: { model: settings.nic.model, backend: network?.backend ?? null, mac: opts.mac ?? (settings.nic.mac !== undefined ? parseMac(settings.nic.mac) ?? undefined : undefined) },
     serial: opts.serial ?? [],
     clock: hostClock(opts.deterministic ?? false),
     deterministic: opts.deterministic ?? false,

@@ -243,6 +243,17 @@ export class Service implements PerseusService {
         return this.extras.listRecentImages(p.kind);
       case 'createDisk':
         return this.extras.createDisk(p);
+      case 'setCableConnected': {
+        // Running or paused: the guest sees the link change at once; the settings keep it.
+        const vm = await this.record(p);
+        if (typeof p.connected !== 'boolean') throw new ApiError('invalid', 'setCableConnected: connected must be true or false', [{ field: 'connected', message: 'true or false' }]);
+        const state = this.withLiveState(vm).state;
+        if (state === 'starting' || state === 'stopping') throw new ApiError('bad-state', `"${vm.name}" is ${state}; try again in a moment`);
+        if (state === 'running' || state === 'paused') await hypervisor.setCableConnected(vm.id, p.connected);
+        const updated = await library.update(vm.id, { nic: { cableConnected: p.connected } as VmSettings['nic'] }, { allowWhilePoweredOn: true });
+        this.changed();
+        return this.withLiveState(updated);
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import { IDE_SLOTS, type IdeSlot, type VmRecord, type VmSettings } from '../../.
 import { listPresets, presetInfo, type VmLibrary } from '../../library/index.js';
 import { UsageError, didYouMean, formatOptions, parseArgs, type OptionSpecs, type ParsedOptions } from '../args.js';
 import { EXIT, openLibrary, reportError, type CliCommand, type CliIO } from '../context.js';
+import { formatForward, formatMac, parseForwardSpec, vmMac } from '../../net/nic-settings.js';
 
 const COMMON = {
   json: { type: 'boolean', help: 'Print the result as JSON (errors as {"error": {code, message, issues}})' },
@@ -29,6 +30,10 @@ const SETTINGS = {
   nic: { type: 'string', value: 'MODEL', help: 'Network adapter: ne2k-pci, ne2k-isa, rtl8139, none' },
   net: { type: 'string', value: 'MODE', help: 'Network: nat, lan, none' },
   lan: { type: 'string', value: 'SEGMENT', help: 'LAN segment name (implies --net lan)' },
+  forward: { type: 'string', value: 'SPEC', multiple: true, help: 'NAT port forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT, e.g. tcp:2222:22 (repeatable; replaces the list; "none" clears it)' },
+  capture: { type: 'string', value: 'FILE', help: 'Record the network traffic to a pcap file, or "none"' },
+  mac: { type: 'string', value: 'MAC', help: 'Adapter MAC address, e.g. 52:54:00:12:34:56, or "auto" (derived from the VM id)' },
+  cable: { type: 'string', value: 'on|off', help: 'Network cable connected (on) or unplugged (off)' },
   vram: { type: 'integer', value: 'MIB', help: 'Video memory in MiB (a power of two, 1-64)' },
   notes: { type: 'string', value: 'TEXT', help: 'Free-form notes' },
 } satisfies OptionSpecs;
@@ -258,6 +263,21 @@ export function settingsFromOptions(o: ParsedOptions<typeof SETTINGS>, cwd: stri
     nic.network = 'lan';
     nic.lanSegment = o.lan;
   }
+  if (o.forward !== undefined) {
+    if (o.forward.includes('none')) {
+      if (o.forward.length > 1) throw new UsageError('--forward none clears the list; give it alone');
+      nic.forwards = [];
+    } else {
+      try { nic.forwards = o.forward.map(parseForwardSpec); } catch (e) { throw new UsageError(`--forward: ${(e as Error).message}`); }
+    }
+  }
+  if (o.capture !== undefined) nic.capture = o.capture === 'none' ? null : resolve(cwd, o.capture);
+  if (o.mac !== undefined) nic.mac = o.mac.trim().toLowerCase() === 'auto' ? undefined : o.mac.trim();
+  if (o.cable !== undefined) {
+    const c = o.cable.trim().toLowerCase();
+    if (c !== 'on' && c !== 'off') throw new UsageError(`--cable takes on or off, not "${o.cable}"`);
+    nic.cableConnected = c === 'on';
+  }
   if (Object.keys(nic).length > 0) s.nic = nic as VmSettings['nic'];
   if (o.vram !== undefined) s.display = { vramMiB: o.vram } as VmSettings['display'];
   if (o.notes !== undefined) s.notes = o.notes;
@@ -290,6 +310,7 @@ function describe(vm: VmRecord, library: VmLibrary): string {
   const net = vm.nic.model === 'none' ? 'none' : `${vm.nic.model} on ${vm.nic.network}${vm.nic.network === 'lan' ? ` segment "${vm.nic.lanSegment ?? ''}"` : ''}`;
   rows.push(
     ['Network', net],
+    ...networkDetails(vm),
     ['Display', `${vm.display.adapter}, ${vm.display.vramMiB} MiB`],
     ['Folder', library.vmDir(vm.id)],
     ['Created', vm.createdAt],
@@ -297,6 +318,18 @@ function describe(vm: VmRecord, library: VmLibrary): string {
   );
   if (vm.notes) rows.push(['Notes', vm.notes.replace(/\n/g, '\n' + ' '.repeat(22))]);
   return rows.map(([k, v]) => `${(k + ':').padEnd(22)}${v}\n`).join('');
+}
+
+/** MAC, cable, forwards and capture lines of "vm show" (only for a VM with an adapter). */
+function networkDetails(vm: VmRecord): [string, string][] {
+  if (vm.nic.model === 'none') return [];
+  const rows: [string, string][] = [
+    ['MAC address', vm.nic.mac ?? `${formatMac(vmMac(vm.nic, vm.id))} (from the VM id)`],
+    ['Cable', vm.nic.cableConnected === false ? 'unplugged' : 'connected'],
+  ];
+  if (vm.nic.forwards?.length) rows.push(['Port forwards', vm.nic.forwards.map(formatForward).join(', ')]);
+  if (vm.nic.capture) rows.push(['Capture', vm.nic.capture]);
+  return rows;
 }
 
 function table(rows: string[][]): string {
