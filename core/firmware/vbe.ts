@@ -134,6 +134,7 @@ export class VbeBios {
   /** 4F00h: the controller information block at ES:DI (512 bytes for a 'VBE2' request). */
   private controllerInfo(): void {
     const fw = this.fw;
+    if ((this.read(0) & 0xfff0) !== 0xb0c0) return this.status(1); // no Bochs DISPI interface
     const p = fw.lin(ES, fw.r16(DI));
     const vbe2 = fw.read32(p) === 0x32454256; // 'VBE2'
     for (let i = 0; i < (vbe2 ? 512 : 256); i++) fw.write8(p + i, 0);
