@@ -73,7 +73,7 @@ describe('renderer view helpers', () => {
   });
 
   test('removable media of a VM and where a dropped image goes', () => {
-    const s = presetDefaults('dos');
+    const s = { ...presetDefaults('dos'), name: 'Media' };
     expect(mediaIn(s, 'cdrom')).toEqual({ present: true, path: null });
     expect(mediaIn({ ...s, floppyA: '/x/a.img' }, 'fda')).toEqual({ present: true, path: '/x/a.img' });
     expect(mediaIn({ ...s, ide: { ...s.ide, secondaryMaster: null } }, 'cdrom').present).toBe(false);

@@ -264,7 +264,7 @@ describe.skipIf(!enabled)('first run (perseus web on a fresh data directory)', (
   test('the demo VM is there, running, showing its splash, and echoes keys; text-mode aspect and scaling; media insert/eject; suspend and resume', async () => {
     ensureBuilt();
     const dataDir = mkdtempSync(join(tmpdir(), 'perseus-e2e-demo-'));
-    const [server, browser] = await Promise.all([startPerseusWeb(dataDir, { demo: true }), launchBrowser()]);
+    let [server, browser] = await Promise.all([startPerseusWeb(dataDir, { demo: true }), launchBrowser()]);
     const errors: string[] = [];
     let api: (PerseusClient & { close(): void }) | null = null;
     try {
@@ -311,14 +311,47 @@ describe.skipIf(!enabled)('first run (perseus web on a fresh data directory)', (
       await expect.poll(() => page.getByTestId('media-fdb').textContent()).toBe('empty');
       expect((await api.call('getVm', { id })).floppyB).toBe(null);
 
-      // Power menu: suspend, the library shows it, and resume brings the splash back.
+      // A file dropped on the console in a browser has no path: the page says what to do instead.
+      await page.locator('section.console').evaluate((el) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(512)], 'dropped.iso'));
+        el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      });
+      await page.getByText('This browser does not reveal where "dropped.iso" is stored').waitFor();
+
+      // The Send keys menu by keyboard: ArrowDown opens it on the first item, Escape closes it
+      // and gives the focus back to its button.
+      const sendKeys = page.getByRole('button', { name: 'Send keys' });
+      await sendKeys.focus();
+      await page.keyboard.press('ArrowDown');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Ctrl+Alt+Del');
+      await page.keyboard.press('ArrowDown');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Ctrl+Alt+F1');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: artifactPath('console-send-keys-dark.png') });
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.keyboard.press('Escape');
+      expect(await page.getByRole('menu').count()).toBe(0);
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('c-keys-button');
+
+      // Power menu: suspend; the library shows it, also after a restart of the server; resume
+      // brings the guest back where it was.
       await page.getByRole('button', { name: 'Power ▾' }).click();
       await page.getByRole('menuitem', { name: 'Suspend' }).click();
       await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 20_000 }).toBe('Suspended');
-      await row.getByRole('button', { name: 'Resume Perseus Demo' }).click();
-      await expect.poll(() => row.getByTestId('vm-state').textContent(), { timeout: 20_000 }).toBe('Running');
-      await expect.poll(screenText, { timeout: 10_000 }).toContain(`${DEMO_GREETING}ok`);
       await page.close();
+      api.close();
+      api = null;
+      await server.stop();
+      server = await startPerseusWeb(dataDir);
+      api = await apiClient(server);
+      const again = await openPage(browser.context, server.url, errors);
+      const row2 = again.locator('li[data-vm-name="Perseus Demo"]');
+      await expect.poll(() => row2.getByTestId('vm-state').textContent()).toBe('Suspended');
+      await row2.getByRole('button', { name: 'Resume Perseus Demo' }).click();
+      await expect.poll(() => row2.getByTestId('vm-state').textContent(), { timeout: 20_000 }).toBe('Running');
+      await expect.poll(() => api!.call('getScreenText', { id }), { timeout: 10_000 }).toContain(`${DEMO_GREETING}ok`);
+      await again.close();
       expect(errors).toEqual([]);
     } finally {
       api?.close();
