@@ -24,3 +24,4 @@ export {
 } from './image.js';
 export type { CheckResult, DiskFormat, DiskImage, DiskInfo } from './types.js';
 export { foldLayer, qcow2Backing, rebaseQcow2File } from './rebase.js';
+export { MEMORY_OVERLAY_CHUNK } from './layers.js';

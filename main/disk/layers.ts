@@ -5,6 +5,8 @@ import { checkRange } from './file.js';
 import type { CheckResult, DiskImage, DiskInfo } from './types.js';
 
 const CHUNK = 4096;
+/** Granularity of MemoryOverlay's changed data. */
+export const MEMORY_OVERLAY_CHUNK = CHUNK;
 
 /** Guest writes land in memory; the image below is never written. */
 export class MemoryOverlay implements DiskImage {
@@ -53,6 +55,15 @@ export class MemoryOverlay implements DiskImage {
     }
   }
   flush(): void {}
+  /** The changed chunks (index → MEMORY_OVERLAY_CHUNK bytes), for saving a run's state. */
+  changedChunks(): IterableIterator<[number, Uint8Array]> {
+    return this.chunks.entries();
+  }
+  /** Puts back a chunk saved by changedChunks() (loading a run's state). */
+  restoreChunk(index: number, data: Uint8Array): void {
+    if (data.length !== CHUNK || index < 0 || index * CHUNK >= this.size) throw new BlockError(`${this.path}: overlay chunk ${index} does not fit the disk`);
+    this.chunks.set(index, data.slice());
+  }
   /** Forget every change. */
   discard(): void {
     this.chunks.clear();

@@ -6,7 +6,12 @@
 //     [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
 //     [--screen-text FILE] [--deterministic] [--stats] [--writable]
 //     [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]
+//     [--save-state FILE] [--load-state FILE]
 //
+// --save-state writes the machine and its disks' contents (main/snapshot/run-state.ts) when
+// the run ends: the instant --until matched, or after --type's text ran until the timeout;
+// --load-state continues from such a file instead of powering on (with the same options:
+// another machine configuration or changed images are refused).
 // --until exits 0 once TEXT is on the text screen or COM1; --timeout (host seconds) exits 1
 // naming what was awaited; --type types KEYS ("\n" = Enter) after --until matched, then runs
 // until the timeout or power-off; ACPI power-off exits 0. Images are opened read-only with an
@@ -17,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CPU_MODELS, NIC_MODELS, type CpuModel, type NicModel, type VmSettings } from '../../core/api/contract.js';
 import type { Machine, SerialBackend } from '../../core/board/machine.js';
 import { PcMachine } from '../../core/board/pc.js';
+import { loadRunState, saveRunState } from '../snapshot/run-state.js';
 import { encodePng } from './png.js';
 import { buildMachine, SetupError } from './setup.js';
 
@@ -26,9 +32,10 @@ const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc
   [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
   [--screen-text FILE] [--deterministic] [--stats] [--writable]
   [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]
+  [--save-state FILE] [--load-state FILE]
 `;
 
-const VALUE_OPTS = ['fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text', 'kernel', 'initrd', 'append'] as const;
+const VALUE_OPTS = ['fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text', 'kernel', 'initrd', 'append', 'save-state', 'load-state'] as const;
 const FLAG_OPTS = ['deterministic', 'stats', 'writable', 'help'] as const;
 type ValueOpt = (typeof VALUE_OPTS)[number];
 type FlagOpt = (typeof FLAG_OPTS)[number];
@@ -195,8 +202,29 @@ export async function runCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
+  const statePath = v['save-state'];
+  const saver = { saved: false, failed: false, save() {
+    if (!statePath || this.saved) return;
+    this.saved = true;
+    try {
+      saveRunState(machine, statePath);
+    } catch (e) {
+      this.failed = true;
+      process.stderr.write(`perseus run: cannot save the state: ${(e as Error).message}\n`);
+    }
+  } };
   try {
-    return await runLoop(machine, opts, timeoutS, stat, t0);
+    if (v['load-state']) {
+      try {
+        loadRunState(machine, v['load-state']);
+      } catch (e) {
+        process.stderr.write(`perseus run: cannot load ${v['load-state']}: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
+    const code = await runLoop(machine, opts, timeoutS, stat, t0);
+    saver.save();
+    return saver.failed ? 1 : code;
   } finally {
     serial.close();
     finishOutputs(machine, opts);

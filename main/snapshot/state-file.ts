@@ -29,8 +29,9 @@ export class SnapshotError extends Error {
   }
 }
 
-export function encodeSnapshotState(state: Uint8Array): Uint8Array {
-  const packed = deflateSync(state, { level: 6 });
+/** `level`: deflate level, 1 (fastest) to 9; snapshots use 1: RAM is mostly zero or noise. */
+export function encodeSnapshotState(state: Uint8Array, opts: { level?: number } = {}): Uint8Array {
+  const packed = deflateSync(state, { level: opts.level ?? 1 });
   const out = new Uint8Array(HEADER + packed.length);
   const view = new DataView(out.buffer);
   out.set(new TextEncoder().encode(SNAPSHOT_MAGIC), 0);
