@@ -5,6 +5,7 @@
 
 import { AX, BH, BL, BX, CX, DI, DL, DX, ES, FirmwareContext } from './context.js';
 import { BIOS_SEGMENT } from './rom.js';
+import { buildEdid } from './vbe-edid.js';
 import { VIDEO_ROM, vbeStringOffsets } from './video-rom.js';
 import type { VideoBios } from './video.js';
 import { MODE13_REGS, VGA_MODES, defaultDac, type VgaMode } from './vga-modes.js';
@@ -127,6 +128,7 @@ export class VbeBios {
       case 0x07: return this.displayStart();
       case 0x08: return this.dacWidth();
       case 0x09: return this.paletteData();
+      case 0x15: return this.ddc();
       default: fw.set16(AX, 0x0100); // AL != 4Fh: not supported
     }
   }
@@ -302,6 +304,16 @@ export class VbeBios {
       this.write(ENABLE, fw.r8(BH) >= 8 ? e | DAC_8BIT : e & ~DAC_8BIT);
     } else if (bl !== 1) return this.status(1);
     fw.set8(BH, this.read(ENABLE) & DAC_8BIT ? 8 : 6);
+    this.status(0);
+  }
+
+  /** 4F15h: VBE/DDC. BL=0 capabilities (DDC2, no transfer delay), BL=1 read EDID block DX to ES:DI. */
+  private ddc(): void {
+    const fw = this.fw;
+    if (fw.r16(CX) !== 0) return this.status(1); // only controller 0
+    if (fw.r8(BL) === 0) { fw.set16(BX, 0x0002); return this.status(0); }
+    if (fw.r8(BL) !== 1 || fw.r16(DX) !== 0) return this.status(1);
+    fw.writeBytes(fw.lin(ES, fw.r16(DI)), buildEdid());
     this.status(0);
   }
 

@@ -222,3 +222,27 @@ describe('AH=08h in standard graphics modes', () => {
     }
   });
 });
+
+describe('VBE/DDC', () => {
+  it('4F15h reports DDC2 and returns a valid EDID 1.3 block describing a 1024x768 preferred mode', () => {
+    const { m } = postedPc();
+    const caps = int10(m, { ax: 0x4f15, bx: 0, cx: 0 });
+    expect([caps.ax, caps.bx & 3]).toEqual([0x004f, 2]);
+    expect(int10(m, { ax: 0x4f15, bx: 1, cx: 0, dx: 0, di: 0x2000 }).ax).toBe(0x004f);
+    const e = m.memory.mem.subarray(0x2000, 0x2080);
+    expect(Array.from(e.subarray(0, 8))).toEqual([0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0]);
+    expect(e.reduce((a, b) => a + b, 0) & 0xff).toBe(0);
+    const maker = (e[8] << 8) | e[9];
+    expect(String.fromCharCode(64 + ((maker >> 10) & 31), 64 + ((maker >> 5) & 31), 64 + (maker & 31))).toBe('PRS');
+    expect([e[0x12], e[0x13]]).toEqual([1, 3]);
+    // Detailed timing 1: pixel clock and active sizes.
+    const d = 0x36;
+    expect((e[d] | (e[d + 1] << 8)) * 10_000).toBe(65_000_000);
+    expect(e[d + 2] | ((e[d + 4] >> 4) << 8)).toBe(1024);
+    expect(e[d + 5] | ((e[d + 7] >> 4) << 8)).toBe(768);
+    // A monitor-name descriptor.
+    const names = [0x48, 0x5a, 0x6c].filter((o) => e[o + 3] === 0xfc).map((o) => String.fromCharCode(...e.subarray(o + 5, o + 18)).trim());
+    expect(names).toEqual(['Perseus VGA']);
+    expect(int10(m, { ax: 0x4f15, bx: 1, cx: 0, dx: 1, di: 0x2000 }).ax).toBe(0x014f);
+  });
+});
