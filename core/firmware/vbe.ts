@@ -150,7 +150,7 @@ export class VbeBios {
     const listOff = fw.r16(DI) + 0x22;
     fw.write16(p + 0x0e, listOff); fw.write16(p + 0x10, fw.seg(ES));
     let at = p + 0x22;
-    for (const m of VBE_MODES) if (this.fits(m)) { fw.write16(at, m.number); at += 2; }
+    for (const m of VBE_MODES) if (this.fits(m) && at < p + 0xfe) { fw.write16(at, m.number); at += 2; } // stay in the 256 bytes
     fw.write16(at, 0xffff);
     fw.write16(p + 0x12, this.read(VIDEO_MEMORY_64K));
     fw.write16(p + 0x14, 0x0100);
