@@ -333,19 +333,22 @@ export class Ne2000 implements Stateful, PortHandler {
     if (addr >= MEM_START && addr < MEM_START + MEM_SIZE) this.mem[addr - MEM_START] = v;
   }
 
+  // The ASIC moves a word per transfer whenever DCR.WTS is set, whatever the width of the host's
+  // access: a byte read then gets the low byte and the address still steps by 2. Linux's
+  // ne2k-pci reads the doubled PROM with byte reads in word mode and relies on that.
   private dataRead(wide: boolean): number {
-    const word = wide && (this.dcr & DCR_WTS) !== 0;
+    const word = (this.dcr & DCR_WTS) !== 0;
     const a = this.rsar;
     const v = word ? this.memRead(a) | (this.memRead((a + 1) & 0xffff) << 8) : this.memRead(a);
     this.dmaAdvance(word ? 2 : 1);
-    return v;
+    return wide ? v : v & 0xff;
   }
 
   private dataWrite(v: number, wide: boolean): void {
-    const word = wide && (this.dcr & DCR_WTS) !== 0;
+    const word = (this.dcr & DCR_WTS) !== 0;
     const a = this.rsar;
     this.memWrite(a, v & 0xff);
-    if (word) this.memWrite((a + 1) & 0xffff, (v >>> 8) & 0xff);
+    if (word) this.memWrite((a + 1) & 0xffff, wide ? (v >>> 8) & 0xff : 0);
     this.dmaAdvance(word ? 2 : 1);
   }
 

@@ -143,6 +143,22 @@ describe('NE2000', () => {
     expect([prom[28], prom[30]]).toEqual([0x57, 0x57]);
   });
 
+  it('moves a word per byte access in word mode, so byte reads of the PROM give the MAC (Linux ne2k-pci)', () => {
+    const { io } = setup();
+    init(io); // DCR = 0x49: word transfers
+    io.out8(BASE + 0x0a, 32);
+    io.out8(BASE + 0x0b, 0);
+    io.out8(BASE + 0x08, 0);
+    io.out8(BASE + 0x09, 0);
+    io.out8(BASE, 0x0a);
+    const prom: number[] = [];
+    for (let i = 0; i < 16; i++) prom.push(io.in8(BASE + 0x10));
+    // 16 byte reads consumed the whole 32-byte count: remote DMA complete.
+    expect(io.in8(BASE + 7) & 0x40).toBe(0x40);
+    expect(prom.slice(0, 6)).toEqual(MAC);
+    expect([prom[14], prom[15]]).toEqual([0x57, 0x57]);
+  });
+
   it('transmits a frame written by remote DMA and interrupts', () => {
     const { io, backend, irq } = setup();
     backend.echo = false;
