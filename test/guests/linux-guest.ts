@@ -113,8 +113,10 @@ export class LinuxGuest {
     const tag = `T${Math.random().toString(36).slice(2, 8)}`;
     this.send(`echo ${tag}-BEGIN; ${command}; echo ${tag}-END $?`);
     await this.expect(`\n${tag}-BEGIN`, timeoutMs);
-    const text = await this.expect(new RegExp(`\\n${tag}-END (\\d+)`), timeoutMs);
-    return text.replace(new RegExp(`\\r?\\n${tag}-END \\d+$`), '').replace(/^\r?\n/, '').replace(/\r/g, '');
+    // The command's own echo shows "END $?", so only a status in digits is the real end (output
+    // without a final newline runs straight into it).
+    const text = await this.expect(new RegExp(`${tag}-END (\\d+)`), timeoutMs);
+    return text.replace(new RegExp(`\\r?\\n?${tag}-END \\d+$`), '').replace(/^\r?\n/, '').replace(/\r/g, '');
   }
 
   async bootToShell(): Promise<void> {
