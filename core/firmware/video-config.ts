@@ -76,18 +76,18 @@ export class VideoConfig {
         fw.set8(BL, mode); fw.set8(BH, mode ? page & 0x0f : page >> 2);
         break;
       }
-      case 0x1b: {
-        // Grey-scale summing: 30% red, 59% green, 11% blue.
-        const first = fw.r16(0x03 /* BX */) & 0xff, n = fw.r16(CX);
-        const rgb = new Uint8Array(3);
-        for (let i = 0; i < n; i++) {
-          this.vga.dacRead((first + i) & 0xff, rgb);
-          const g = Math.min(63, Math.round(rgb[0] * 0.3 + rgb[1] * 0.59 + rgb[2] * 0.11));
-          this.vga.dacWrite((first + i) & 0xff, [g, g, g]);
-        }
-        break;
-      }
+      case 0x1b: this.greySum(fw.r16(0x03 /* BX */) & 0xff, Math.min(256, fw.r16(CX))); break;
       default: break;
+    }
+  }
+
+  /** Grey-scale summing of `count` DAC entries from `first`: 30% red, 59% green, 11% blue. */
+  greySum(first: number, count: number): void {
+    const rgb = new Uint8Array(3);
+    for (let i = 0; i < count; i++) {
+      this.vga.dacRead((first + i) & 0xff, rgb);
+      const g = Math.min(63, Math.round(rgb[0] * 0.3 + rgb[1] * 0.59 + rgb[2] * 0.11));
+      this.vga.dacWrite((first + i) & 0xff, [g, g, g]);
     }
   }
 

@@ -74,7 +74,10 @@ export class VideoBios {
     this.vbe.disable();
     const { regs, charHeight } = textModeRegs(spec, textLines(fw.bda8(0x89)));
     v.program(regs);
-    if (!(fw.bda8(0x89) & 0x08)) v.dacWrite(0, defaultDac(spec.dac));
+    if (!(fw.bda8(0x89) & 0x08)) {
+      v.dacWrite(0, defaultDac(spec.dac));
+      if (fw.bda8(0x89) & 0x02) this.config.greySum(0, 256); // AH=12h BL=33h
+    }
     if (spec.kind === 'text') this.loadRomFont(charHeight, 0);
     if (!noClear) {
       if (spec.kind === 'text') {

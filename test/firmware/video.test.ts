@@ -234,6 +234,22 @@ describe('INT 10h palette, configuration and font calls', () => {
     expect(m.vga.ar[0x10] & 0x08).toBe(0x08);
   });
 
+  it('AH=12h BL=31h keeps the DAC across a mode set; BL=33h turns the default palette grey', () => {
+    const { m } = postedPc();
+    int10(m, { ax: 0x1010, bx: 0x01, dx: 0x0500, cx: 0x0607 });
+    expect(int10(m, { ax: 0x1201, bx: 0x31 }).ax & 0xff).toBe(0x12);
+    int10(m, { ax: 0x03 });
+    expect(Array.from(m.vga.dac.subarray(3, 6))).toEqual([5, 6, 7]);
+    int10(m, { ax: 0x1200, bx: 0x31 });
+    int10(m, { ax: 0x1200, bx: 0x33 });
+    int10(m, { ax: 0x03 });
+    const red = Array.from(m.vga.dac.subarray(4 * 3, 4 * 3 + 3)); // colour 4: red 2Ah
+    expect(red).toEqual([13, 13, 13]);
+    int10(m, { ax: 0x1201, bx: 0x33 });
+    int10(m, { ax: 0x03 });
+    expect(Array.from(m.vga.dac.subarray(4 * 3, 4 * 3 + 3))).toEqual([42, 0, 0]);
+  });
+
   it('AH=1Ah, AH=12h BL=10h and AH=1Bh describe a colour VGA with 256 KiB', () => {
     const { m } = postedPc();
     const d = int10(m, { ax: 0x1a00 });
