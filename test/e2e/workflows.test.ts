@@ -106,12 +106,21 @@ describe.skipIf(!enabled)('VM workflows in the UI (perseus web + Chromium)', () 
     await wizard.getByLabel('Boot or installation image (path)').fill(image);
     await wizard.getByLabel('Image type').selectOption('floppy');
     expect(await wizard.locator('#new-preset-summary').textContent()).toContain('NE2000 (ISA)');
+    // A new blank disk: the preset's size, made smaller here; its file follows the VM's name.
+    await wizard.getByLabel('Create a new blank disk').check();
+    expect(await wizard.getByLabel('Size (MiB)').inputValue()).toBe('504');
+    await wizard.getByLabel('Size (MiB)').fill('16');
+    await wizard.getByLabel('Format').selectOption('qcow2');
+    const diskPath = await wizard.getByLabel('New disk file').inputValue();
+    expect(diskPath).toBe(join(dataDir, 'freedos-disk.qcow2'));
     await page.screenshot({ path: artifactPath('wizard-freedos.png') });
     await wizard.getByRole('button', { name: 'Create' }).click();
     await wizard.waitFor({ state: 'detached' });
     const vm = (await api.call('listVms', {})).find((v) => v.name === 'FreeDOS')!;
     expect(vm.floppyA).toBe(image);
     expect(vm.bootOrder[0]).toBe('a');
+    expect(vm.ide.primaryMaster).toEqual({ kind: 'disk', path: diskPath });
+    expect(existsSync(diskPath)).toBe(true);
 
     const row = page.locator('li[data-vm-name="FreeDOS"]');
     await row.getByRole('button', { name: 'Power on FreeDOS' }).click();
