@@ -29,6 +29,7 @@ import { MemoryBlockDevice } from '../../core/disk/block.js';
 import { measurePowerOnToBootSector } from '../../core/firmware/bench.js';
 import { hostClock, loadFirmware } from '../../main/run/setup.js';
 import { measureConsoleFps } from './bench-ui.js';
+import { networkSection } from './bench-net.js';
 import { cpuTimeMs, type EngineResult, type LoopImage, measureOurs, pm32LoopImage, realModeLoopImage } from './cpubench.js';
 
 const V86_VERSION = process.env.V86_VERSION ?? '0.5.462';
@@ -165,6 +166,7 @@ async function main(): Promise<number> {
   } catch (e) {
     console.log(`console-fps: failed: ${(e as Error).message}`);
   }
+  await networkSection();
   return 0;
 }
 
