@@ -434,22 +434,30 @@ export class Cpu implements Stateful, FpuMemory {
 
   // ------------------------------------------------------------------ segment limits
 
-  /** #GP(0) (#SS(0) for SS) unless [off, off+size) lies inside segment `seg`. */
+  /**
+   * #GP(0) (#SS(0) for SS) unless [off, off+size) lies inside segment `seg`; in protected
+   * mode also for a segment register loaded with a null selector (cached with P = 0).
+   */
   checkLimit(seg: number, off: number, size: number): void {
     const end = (off >>> 0) + size - 1;
-    if (end > (this.segLimit[seg] >>> 0) || (this.segFlags[seg] & 0x1c) === 0x14) this.limitSlow(seg, off, size);
+    const kind = this.segFlags[seg] & 0x9c; // P S code expand-down
+    if (end > (this.segLimit[seg] >>> 0) || kind < 0x80 || kind === 0x94) this.limitSlow(seg, off, size);
   }
 
   private limitSlow(seg: number, off: number, size: number): void {
     const flags = this.segFlags[seg];
+    const fault = seg === SEG_SS ? EXC_SS : EXC_GP;
+    if ((flags & 0x80) === 0 && this.protectedMode) this.fault(fault, 0); // null selector
     const start = off >>> 0;
     const end = start + size - 1;
     if ((flags & 0x1c) === 0x14) {
       // Expand-down data segment: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF.
       const upper = flags & SF_DB ? 0xffffffff : 0xffff;
       if (start > (this.segLimit[seg] >>> 0) && end <= upper) return;
+    } else if (end <= (this.segLimit[seg] >>> 0)) {
+      return;
     }
-    this.fault(seg === SEG_SS ? EXC_SS : EXC_GP, 0);
+    this.fault(fault, 0);
   }
 
   // ------------------------------------------------------------------ paging

@@ -123,3 +123,41 @@ describe('alignment check (#AC)', () => {
     expect(m.cpu.eip).toBe(START + 5);
   });
 });
+
+describe('null selector in a data segment register (protected mode)', () => {
+  // The cache of a null register has limit 0, so only a byte at offset 0 is inside the limit:
+  // these accesses fault only because the register is null.
+  it('loads without a fault, and a byte access at offset 0 through it raises #GP(0)', () => {
+    // xor eax, eax; mov ds, ax; mov cl, [ebx]
+    code(m, START, [0x31, 0xc0, 0x8e, 0xd8, 0x8a, 0x0b, 0xf4]);
+    m.cpu.regs[3] = 0;
+    m.cpu.regs[1] = 5;
+    runToHalt(m);
+    expect(m.cpu.segSel[3]).toBe(0);
+    expect(m.cpu.regs[7]).toBe(0);
+    expect(faultEip()).toBe(START + 4);
+    expect(m.cpu.regs[1]).toBe(5);
+  });
+
+  it('leaves the other segments usable (an SS-relative access and an ES override work)', () => {
+    m.mem.write32(0x20000, 0x12345678);
+    // xor eax, eax; mov ds, ax; mov ecx, es:[ebx]; mov edx, [ebp]; hlt
+    code(m, START, [0x31, 0xc0, 0x8e, 0xd8, 0x26, 0x8b, 0x0b, 0x8b, 0x55, 0x00, 0xf4]);
+    m.cpu.regs[3] = 0x20000;
+    m.cpu.regs[5] = 0x20000;
+    runToHalt(m);
+    expect(m.cpu.regs[1]).toBe(0x12345678);
+    expect(m.cpu.regs[2]).toBe(0x12345678);
+    expect(m.cpu.eip).toBe(START + 11);
+  });
+
+  it('faults string instructions that use the null register', () => {
+    // xor eax, eax; mov es, ax; stosb
+    code(m, START, [0x31, 0xc0, 0x8e, 0xc0, 0xaa, 0xf4]);
+    m.cpu.regs[7] = 0;
+    m.cpu.regs[0] = 0x77;
+    runToHalt(m);
+    expect(faultEip()).toBe(START + 4);
+    expect(m.mem.read8(0)).not.toBe(0x77);
+  });
+});
