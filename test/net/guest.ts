@@ -204,11 +204,13 @@ export class TestGuest {
   readonly tcp = new Map<number, GuestTcp>();
   readonly listening = new Map<number, (c: GuestTcp) => void>();
   private nextPort = 40000;
+  /** The guest's own MAC (the source of its frames). */
+  mac: Uint8Array = GUEST_MAC;
 
   constructor(readonly nat: NatBackend) {}
 
   sendIp(dst: number, proto: number, payload: Uint8Array): void {
-    this.nat.send(ethFrame(this.gatewayMac, GUEST_MAC, 0x0800, ipPacket(this.ip, dst, proto, payload)));
+    this.nat.send(ethFrame(this.gatewayMac, this.mac, 0x0800, ipPacket(this.ip, dst, proto, payload)));
   }
 
   sendUdp(dst: number, sport: number, dport: number, data: Uint8Array): void {
