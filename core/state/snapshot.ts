@@ -45,32 +45,6 @@ export interface SavedState {
 
 export { crc32 };
 
-class Writer {
-  private buf = new Uint8Array(1 << 16);
-  private view = new DataView(this.buf.buffer);
-  len = 0;
-  private ensure(n: number) {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-  u8(v: number) { this.ensure(1); this.buf[this.len++] = v; }
-  u16(v: number) { this.ensure(2); this.view.setUint16(this.len, v, true); this.len += 2; }
-  u32(v: number) { this.ensure(4); this.view.setUint32(this.len, v >>> 0, true); this.len += 4; }
-  bytes(b: Uint8Array) { this.ensure(b.length); this.buf.set(b, this.len); this.len += b.length; }
-  str(s: string) {
-    const b = new TextEncoder().encode(s);
-    if (b.length > 0xffff) throw new StateError('state: name too long');
-    this.u16(b.length);
-    this.bytes(b);
-  }
-  result(): Uint8Array { return this.buf.slice(0, this.len); }
-}
-
 class Reader {
   private view: DataView;
   pos = 0;
@@ -83,7 +57,8 @@ class Reader {
   u8(what: string) { this.need(1, what); return this.buf[this.pos++]; }
   u16(what: string) { this.need(2, what); const v = this.view.getUint16(this.pos, true); this.pos += 2; return v; }
   u32(what: string) { this.need(4, what); const v = this.view.getUint32(this.pos, true); this.pos += 4; return v; }
-  bytes(n: number, what: string) { this.need(n, what); const b = this.buf.slice(this.pos, this.pos + n); this.pos += n; return b; }
+  /** A view into the file (no copy): decodeValue and restoreFields copy what they keep. */
+  bytes(n: number, what: string) { this.need(n, what); const b = this.buf.subarray(this.pos, this.pos + n); this.pos += n; return b; }
   str(what: string) {
     const n = this.u16(what);
     try {
@@ -97,8 +72,9 @@ class Reader {
 
 function encodeValue(type: FieldType, v: StateValue): Uint8Array {
   if (isArrayType(type)) {
+    // A view: the caller copies it into the output before anything can change it.
     const a = v as Uint8Array;
-    return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+    return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   }
   switch (type) {
     case 'string': return new TextEncoder().encode(v as string);
@@ -124,7 +100,7 @@ function decodeValue(type: FieldType, b: Uint8Array, where: string): StateValue 
     case 'u16': fixed(2); return dv.getUint16(0, true);
     case 'u32': fixed(4); return dv.getUint32(0, true);
     case 'i32': fixed(4); return dv.getInt32(0, true);
-    case 'u8[]': return b;
+    case 'u8[]': return b; // a view of the file: restoreFields copies it into the device
   }
   const size = type === 'u16[]' ? 2 : type === 'f64[]' ? 8 : 4;
   if (b.length % size) throw new StateError(`state file corrupt: ${where} length ${b.length} is not a multiple of ${size}`);
@@ -139,33 +115,56 @@ function decodeValue(type: FieldType, b: Uint8Array, where: string): StateValue 
 
 /** Serialize the declared state of every part, in order. */
 export function encodeState(parts: readonly Stateful[], meta: Record<string, unknown> = {}): Uint8Array {
-  const w = new Writer();
-  const metaBytes = new TextEncoder().encode(JSON.stringify(meta));
-  w.u32(metaBytes.length);
-  w.bytes(metaBytes);
-  w.u32(parts.length);
+  // Two passes: gather every field's bytes (arrays as views, no copy), then write them once
+  // into an output of the exact size. A 128 MiB guest's RAM is copied exactly once.
+  const enc = new TextEncoder();
+  const metaBytes = enc.encode(JSON.stringify(meta));
+  const pieces: { name: Uint8Array; version: number; fields: { name: Uint8Array; tag: number; data: Uint8Array }[] }[] = [];
+  let size = 4 + metaBytes.length + 4;
+  const nameBytes = (text: string) => {
+    const b = enc.encode(text);
+    if (b.length > 0xffff) throw new StateError('state: name too long');
+    return b;
+  };
   for (const part of parts) {
     const decl = part.vmstate;
-    const fields = captureFields(part);
-    w.str(decl.name);
-    w.u32(decl.version);
-    w.u32(decl.fields.length);
+    const values = captureFields(part, false);
+    const section = { name: nameBytes(decl.name), version: decl.version, fields: [] as { name: Uint8Array; tag: number; data: Uint8Array }[] };
+    size += 2 + section.name.length + 4 + 4;
     for (const f of decl.fields) {
-      const data = encodeValue(f.type, fields.get(f.name)!);
-      w.str(f.name);
-      w.u8(TYPE_TAGS.indexOf(f.type));
-      w.u32(data.length);
-      w.bytes(data);
+      const data = encodeValue(f.type, values.get(f.name)!);
+      const name = nameBytes(f.name);
+      section.fields.push({ name, tag: TYPE_TAGS.indexOf(f.type), data });
+      size += 2 + name.length + 1 + 4 + data.length;
+    }
+    pieces.push(section);
+  }
+  const out = new Uint8Array(HEADER + size);
+  const dv = new DataView(out.buffer);
+  let at = HEADER;
+  const u16 = (v: number) => { dv.setUint16(at, v, true); at += 2; };
+  const u32 = (v: number) => { dv.setUint32(at, v >>> 0, true); at += 4; };
+  const bytes = (b: Uint8Array) => { out.set(b, at); at += b.length; };
+  u32(metaBytes.length);
+  bytes(metaBytes);
+  u32(pieces.length);
+  for (const sec of pieces) {
+    u16(sec.name.length);
+    bytes(sec.name);
+    u32(sec.version);
+    u32(sec.fields.length);
+    for (const f of sec.fields) {
+      u16(f.name.length);
+      bytes(f.name);
+      out[at++] = f.tag;
+      u32(f.data.length);
+      bytes(f.data);
     }
   }
-  const payload = w.result();
-  const out = new Uint8Array(HEADER + payload.length);
-  const dv = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(STATE_MAGIC), 0);
+  out.set(enc.encode(STATE_MAGIC), 0);
   dv.setUint32(8, FORMAT_VERSION, true);
-  dv.setUint32(12, payload.length, true);
-  dv.setUint32(16, crc32(payload), true);
-  out.set(payload, HEADER);
+  dv.setUint32(12, size, true);
+  dv.setUint32(16, crc32(out.subarray(HEADER)), true);
   return out;
 }
 

@@ -58,8 +58,8 @@ export function isArrayType(t: FieldType): t is ArrayType {
   return t.endsWith('[]');
 }
 
-/** Read the declared fields of `obj` into a map (arrays are copied). */
-export function captureFields(obj: Stateful): Map<string, StateValue> {
+/** Read the declared fields of `obj` into a map (arrays are copied unless `copy` is false). */
+export function captureFields(obj: Stateful, copy = true): Map<string, StateValue> {
   const out = new Map<string, StateValue>();
   const bag = obj as unknown as Record<string, unknown>;
   for (const f of obj.vmstate.fields) {
@@ -67,7 +67,7 @@ export function captureFields(obj: Stateful): Map<string, StateValue> {
     if (isArrayType(f.type)) {
       const Ctor = ARRAY_CTORS[f.type];
       if (!(v instanceof Ctor)) throw new StateError(`${obj.vmstate.name}.${f.name}: expected ${f.type}`);
-      out.set(f.name, (v as InstanceType<typeof Ctor>).slice());
+      out.set(f.name, copy ? (v as InstanceType<typeof Ctor>).slice() : (v as InstanceType<typeof Ctor>));
     } else {
       out.set(f.name, normalizeScalar(obj.vmstate.name, f, v));
     }
@@ -91,7 +91,8 @@ export function restoreFields(obj: Stateful, fields: Map<string, StateValue>): v
       } else if (f.length !== undefined && v.length !== f.length) {
         throw new StateError(`${where}.${f.name}: saved length ${v.length}, expected ${f.length}`);
       } else {
-        bag[f.name] = v;
+        // Keep a copy: `v` may be a view into the caller's state file.
+        bag[f.name] = (v as InstanceType<typeof Ctor>).slice();
       }
     } else {
       bag[f.name] = normalizeScalar(where, f, v);
