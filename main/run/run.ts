@@ -7,7 +7,12 @@
 //     [--screen-text FILE] [--deterministic] [--stats] [--writable]
 //     [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]
 //     [--save-state FILE] [--load-state FILE]
+//     [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT]... [--capture FILE.pcap] [--mac MAC]
+//     [--cable-disconnected]
 //
+// The NIC (--nic) is on the user-mode NAT: --forward (repeatable) listens on the host's
+// 127.0.0.1 (or the address given) and connects to the guest's port; --capture records every
+// frame to a pcap file; --cable-disconnected starts with the cable unplugged.
 // --save-state writes the machine and its disks' contents (main/snapshot/run-state.ts) when
 // the run ends: the instant --until matched, or after --type's text ran until the timeout;
 // --load-state continues from such a file instead of powering on (with the same options:
@@ -24,7 +29,9 @@ import type { Machine, SerialBackend } from '../../core/board/machine.js';
 import { PcMachine } from '../../core/board/pc.js';
 import { loadRunState, saveRunState } from '../snapshot/run-state.js';
 import { encodePng } from './png.js';
-import { buildMachine, SetupError } from './setup.js';
+import { buildMachine, closeNetwork, machineNetwork, SetupError } from './setup.js';
+import { nicExtrasIssues, parseForwardSpec } from '../net/nic-settings.js';
+import { resolve as resolvePath } from 'node:path';
 
 const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc F] [--hdd F] [--cdrom F]
   [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|rtl8139|none]
@@ -33,22 +40,33 @@ const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc
   [--screen-text FILE] [--deterministic] [--stats] [--writable]
   [--kernel BZIMAGE [--initrd FILE] [--append CMDLINE]]
   [--save-state FILE] [--load-state FILE]
+  [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT]... [--capture FILE.pcap] [--mac MAC]
+  [--cable-disconnected]
+Networking (with --nic): the user-mode NAT, guest 10.0.2.15, gateway 10.0.2.2 = host loopback.
+  --forward tcp:2222:22   host 127.0.0.1:2222 reaches guest port 22 (repeatable; udp too)
+  --capture FILE.pcap     record every frame (tcpdump/Wireshark format)
+  --mac 52:54:00:12:34:56 the adapter's MAC address
+  --cable-disconnected    start with the network cable unplugged
 `;
 
-const VALUE_OPTS = ['fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text', 'kernel', 'initrd', 'append', 'save-state', 'load-state'] as const;
-const FLAG_OPTS = ['deterministic', 'stats', 'writable', 'help'] as const;
+const VALUE_OPTS = ['fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text', 'kernel', 'initrd', 'append', 'save-state', 'load-state', 'capture', 'mac'] as const;
+const FLAG_OPTS = ['deterministic', 'stats', 'writable', 'help', 'cable-disconnected'] as const;
+/** Options that may be given several times. */
+const LIST_OPTS = ['forward'] as const;
+type ListOpt = (typeof LIST_OPTS)[number];
 type ValueOpt = (typeof VALUE_OPTS)[number];
 type FlagOpt = (typeof FLAG_OPTS)[number];
 
 export interface RunOptions {
   values: Partial<Record<ValueOpt, string>>;
   flags: Partial<Record<FlagOpt, boolean>>;
+  lists?: Partial<Record<ListOpt, string[]>>;
 }
 
 class UsageError extends Error {}
 
 export function parseRunArgs(args: string[]): RunOptions {
-  const out: RunOptions = { values: {}, flags: {} };
+  const out: RunOptions = { values: {}, flags: {}, lists: {} };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`);
@@ -68,6 +86,12 @@ export function parseRunArgs(args: string[]): RunOptions {
         value = args[++i];
       }
       out.values[name as ValueOpt] = value;
+    } else if ((LIST_OPTS as readonly string[]).includes(name)) {
+      if (value === undefined) {
+        if (i + 1 >= args.length) throw new UsageError(`--${name} needs a value`);
+        value = args[++i];
+      }
+      (out.lists![name as ListOpt] ??= []).push(value);
     } else {
       throw new UsageError(`unknown option --${name}`);
     }
@@ -109,10 +133,32 @@ export function settingsFromOptions(o: RunOptions): VmSettings {
       secondarySlave: disk(v.hdd),
     },
     // A NIC is on the user-mode NAT (guest 10.0.2.15, gateway 10.0.2.2 = host loopback).
-    nic: { model: nic, network: nic === 'none' ? 'none' : 'nat' },
+    nic: nicFromOptions(o, nic),
     display: { adapter: 'std-vga', vramMiB: 16 },
     notes: '',
   };
+}
+
+/** The NIC settings for --nic, --forward, --capture, --mac, --cable-disconnected. */
+function nicFromOptions(o: RunOptions, model: NicModel): VmSettings['nic'] {
+  const v = o.values;
+  const nic: VmSettings['nic'] = { model, network: model === 'none' ? 'none' : 'nat' };
+  const forwardSpecs = o.lists?.forward ?? [];
+  const extras = forwardSpecs.length > 0 || v.capture !== undefined || v.mac !== undefined || o.flags['cable-disconnected'];
+  if (extras && model === 'none') throw new UsageError('--forward, --capture, --mac and --cable-disconnected need a network adapter: add --nic ne2k-pci (or ne2k-isa, rtl8139)');
+  if (forwardSpecs.length > 0) {
+    try {
+      nic.forwards = forwardSpecs.map(parseForwardSpec);
+    } catch (e) {
+      throw new UsageError(`--forward: ${(e as Error).message}`);
+    }
+  }
+  if (v.capture !== undefined) nic.capture = resolvePath(v.capture);
+  if (v.mac !== undefined) nic.mac = v.mac;
+  if (o.flags['cable-disconnected']) nic.cableConnected = false;
+  const issues = nicExtrasIssues(nic as unknown as Record<string, unknown>);
+  if (issues.length > 0) throw new UsageError(issues.map((i) => i.message).join('; '));
+  return nic;
 }
 
 /** COM1 backend for --serial. */
@@ -202,6 +248,15 @@ export async function runCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
+  try {
+    // A forward that cannot listen (port in use) fails the run: the user asked for it.
+    await machineNetwork(machine)?.forwards;
+  } catch (e) {
+    serial.close();
+    closeNetwork(machine);
+    process.stderr.write(`perseus run: port forward failed: ${(e as Error).message}\n`);
+    return 1;
+  }
   const statePath = v['save-state'];
   const saver = { saved: false, failed: false, save() {
     if (!statePath || this.saved) return;
@@ -227,6 +282,7 @@ export async function runCommand(args: string[]): Promise<number> {
     return saver.failed ? 1 : code;
   } finally {
     serial.close();
+    closeNetwork(machine);
     finishOutputs(machine, opts);
     if (stats) {
       const secs = (performance.now() - t0) / 1000;
