@@ -1,0 +1,121 @@
+// A VM's network settings in the hypervisor's real worker (the real PC, built-in firmware): the
+// forwards from nic.forwards listen on the host while the VM runs and stop at power off, the
+// capture file is written, setCableConnected reaches the running machine, and a forward that
+// cannot listen is reported without stopping the VM.
+
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { ApiEvent, VmSettings } from '../../core/api/contract.js';
+import { Hypervisor } from '../../main/hypervisor/hypervisor.js';
+import { presetDefaults } from '../../main/library/presets.js';
+import { buildVmWorkerWithMachine } from '../hypervisor/worker-build.js';
+
+async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Connect to 127.0.0.1:port: 'refused', or 'accepted' (and whether the far end then hung up at once). */
+function probe(port: number): Promise<{ result: 'refused' | 'accepted'; droppedAtOnce: boolean }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let accepted = false;
+    sock.on('connect', () => {
+      accepted = true;
+      // The NAT either keeps the connection (waiting for the guest) or drops it (cable out).
+      const timer = setTimeout(() => { sock.destroy(); resolve({ result: 'accepted', droppedAtOnce: false }); }, 300);
+      sock.on('close', () => { clearTimeout(timer); resolve({ result: 'accepted', droppedAtOnce: true }); });
+    });
+    sock.on('error', () => { if (!accepted) resolve({ result: 'refused', droppedAtOnce: false }); });
+  });
+}
+
+function settings(patch: Partial<VmSettings['nic']>): VmSettings {
+  return {
+    ...presetDefaults('dos'),
+    name: 'net pc',
+    memoryMiB: 16,
+    firmware: 'builtin',
+    floppyA: null,
+    ide: { primaryMaster: null, primarySlave: null, secondaryMaster: null, secondarySlave: null },
+    nic: { model: 'ne2k-pci', network: 'nat', ...patch },
+  };
+}
+
+describe('network settings in a VM worker', () => {
+  const hv = new Hypervisor({ workerUrl: buildVmWorkerWithMachine(), statusIntervalMs: 100 });
+  const events: ApiEvent[] = [];
+  hv.onEvent((e) => events.push(e));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perseus-vmnet-'));
+  afterAll(async () => {
+    await hv.closeAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('forwards from the settings listen while the VM runs; capture; the cable switch; power off closes them', async () => {
+    const tcpPort = await freePort();
+    const udpPort = await freePort();
+    const capture = path.join(dir, 'vm.pcap');
+    const on = await hv.powerOn('n1', settings({
+      forwards: [{ protocol: 'tcp', hostPort: tcpPort, guestPort: 7000 }, { protocol: 'udp', hostPort: udpPort, guestPort: 7001 }],
+      capture,
+    }));
+    expect(on.state).toBe('running');
+    // The TCP forward accepts (the NAT then waits for the guest); the UDP port is taken.
+    const first = await until('the TCP forward to listen', async () => { const p = await probe(tcpPort); return p.result === 'accepted' && p; });
+    expect(first.droppedAtOnce).toBe(false);
+    const udp = dgram.createSocket('udp4');
+    const bindError = await new Promise<string>((resolve) => {
+      udp.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      udp.bind(udpPort, '127.0.0.1', () => resolve('bound'));
+    });
+    udp.close();
+    expect(bindError).toBe('EADDRINUSE');
+    expect(fs.readFileSync(capture).readUInt32LE(0)).toBe(0xa1b2c3d4);
+
+    // Unplugged: the guest sees no link, and the forward drops host connections at once.
+    expect(await hv.setCableConnected('n1', false)).toBe(false);
+    expect(await probe(tcpPort)).toEqual({ result: 'accepted', droppedAtOnce: true });
+    expect(await hv.setCableConnected('n1', true)).toBe(true);
+    expect(await probe(tcpPort)).toEqual({ result: 'accepted', droppedAtOnce: false });
+
+    await hv.powerOff('n1');
+    expect((await probe(tcpPort)).result).toBe('refused');
+  });
+
+  test('a forward whose host port is taken is reported; the VM runs on; cableConnected false starts unplugged', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      await hv.powerOn('n2', settings({ forwards: [{ protocol: 'tcp', hostPort: taken, guestPort: 22 }], cableConnected: false }));
+      await until('the forward failure in the log', () => events.some((e) => e.type === 'log' && e.id === 'n2' && /port forward failed: .*EADDRINUSE/.test(e.message)));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(hv.status('n2').state).toBe('running');
+      expect(hv.status('n2').instructions).toBeGreaterThan(0);
+      // The cable was out from the start: plugging it in reports the link up.
+      expect(await hv.setCableConnected('n2', true)).toBe(true);
+      await hv.powerOff('n2');
+      await expect(hv.setCableConnected('n2', true)).rejects.toMatchObject({ code: 'bad-state' });
+    } finally {
+      blocker.close();
+    }
+  });
+});
