@@ -206,6 +206,34 @@ describe.each([
     await client.call('powerOff', { id: vm.id });
   });
 
+  test('snapshots of a VM that is off: disks-only take; reverting to a running snapshot leaves it suspended there', async () => {
+    const vm = await client.call('createVm', { name: 'offline', memoryMiB: 16 });
+    const cold = await client.call('takeSnapshot', { id: vm.id, name: 'cold' });
+    expect(cold).toMatchObject({ name: 'cold', hasState: false, thumbnail: null, isCurrent: true });
+    await client.call('powerOn', { id: vm.id });
+    await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'warm' }] });
+    const warm = await client.call('takeSnapshot', { id: vm.id, name: 'warm' });
+    expect(warm.parentId).toBe(cold.id);
+    // A running VM cannot go back to a snapshot without machine state.
+    expect((await rejection(client.call('revertSnapshot', { id: vm.id, snapshotId: cold.id }))).code).toBe('bad-state');
+    await client.call('powerOff', { id: vm.id });
+
+    // Off: reverting to "warm" makes the VM suspended at that instant; power on continues there.
+    expect((await client.call('revertSnapshot', { id: vm.id, snapshotId: warm.id })).state).toBe('suspended');
+    expect((await client.call('getVm', { id: vm.id })).state).toBe('suspended');
+    // A suspended VM takes no snapshot (its state lives outside the tree) until it runs or is off.
+    expect((await rejection(client.call('takeSnapshot', { id: vm.id, name: 'nope' }))).code).toBe('bad-state');
+    await client.call('powerOn', { id: vm.id });
+    expect(await inputsOf(vm.id)).toEqual([{ type: 'text', text: 'warm' }]);
+    await client.call('powerOff', { id: vm.id });
+
+    // Reverting to "cold" (disks only) leaves it off: the next power on boots afresh.
+    expect((await client.call('revertSnapshot', { id: vm.id, snapshotId: cold.id })).state).toBe('off');
+    await client.call('powerOn', { id: vm.id });
+    expect(await inputsOf(vm.id)).toEqual([]);
+    await client.call('powerOff', { id: vm.id });
+  });
+
   test('suspend writes the state and stops the worker; power on resumes it; power off discards it', async () => {
     const vm = await client.call('createVm', { name: 'sleeper', memoryMiB: 16 });
     await client.call('powerOn', { id: vm.id });
