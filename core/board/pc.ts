@@ -641,7 +641,7 @@ export class PcMachine implements Machine {
 
   loadState(file: Uint8Array): void {
     const saved = decodeState(file);
-    if (saved.meta.fingerprint !== this.fingerprint) {
+    if (!sameConfiguration(saved.meta.fingerprint, this.fingerprint)) {
       throw new StateError('state was saved from a different machine configuration (memory, CPU, devices or firmware differ)');
     }
     // applyState validates every section before writing anything; the first part's postLoad
@@ -651,6 +651,25 @@ export class PcMachine implements Machine {
     this.nicPollTimer?.setIn(1_000_000);
     this.hostAnchorMs = this.config.clock.monotonicMs();
     this.virtualAnchorNs = this.clock.now();
+  }
+}
+
+/**
+ * Whether a saved fingerprint fits this machine. Floppy media come and go while a VM runs
+ * (the FDC always has both drives; what the firmware saw at boot is in the saved CMOS), so a
+ * VM suspended after a floppy was inserted or ejected still resumes.
+ */
+function sameConfiguration(saved: unknown, current: string): boolean {
+  if (saved === current) return true;
+  if (typeof saved !== 'string') return false;
+  try {
+    const a = JSON.parse(saved) as Record<string, unknown>;
+    const b = JSON.parse(current) as Record<string, unknown>;
+    delete a.floppies;
+    delete b.floppies;
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
   }
 }
 
