@@ -178,6 +178,23 @@ describe.skipIf(!enabled)('VM workflows in the UI (perseus web + Chromium)', () 
     await page.getByText('Reverted to “After ver”.').waitFor({ timeout: 30_000 });
     await expect.poll(screenText, { timeout: 15_000 }).toBe(atSnapshot);
 
+    // A second snapshot becomes the child of the first; deleting it asks first (Cancel keeps it).
+    await page.getByLabel('New snapshot name').fill('Child');
+    await page.getByRole('button', { name: 'Take snapshot' }).click();
+    const child = page.getByRole('treeitem', { name: /Child/ });
+    await child.waitFor();
+    expect(await page.getByRole('tree').locator('[role="group"] [role="treeitem"]').count()).toBe(1);
+    await page.screenshot({ path: artifactPath('snapshot-tree.png') });
+    await child.click();
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const del = page.getByRole('dialog', { name: 'Delete “Child”?' });
+    await del.getByRole('button', { name: 'Cancel' }).click();
+    expect(await child.count()).toBe(1);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await del.getByRole('button', { name: 'Delete' }).click();
+    await child.waitFor({ state: 'detached' });
+    expect((await api.call('listSnapshots', { id: vm.id })).map((n) => n.name)).toEqual(['After ver']);
+
     // Send keys → Ctrl+Alt+Del reboots the guest. The builtin BIOS's INT 09h has no
     // Ctrl+Alt+Del reboot yet, so this part runs on SeaBIOS (switched in the settings editor).
     const toolbar = page.getByRole('toolbar', { name: 'Console controls' });
