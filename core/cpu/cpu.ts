@@ -53,7 +53,7 @@ import { step } from './exec-hot.js';
 import { deliverInterrupt } from './sysops.js';
 import {
   CR0_AM, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_AC, EXC_DB, EXC_DF, EXC_GP, EXC_PF, EXC_SS,
-  FLAG_AC, FLAG_IF, FLAG_TF, FLAG_VM, SEG_CS, SEG_SS, SF_DB,
+  FLAG_AC, FLAG_IF, FLAG_RF, FLAG_TF, FLAG_VM, SEG_CS, SEG_SS, SF_DB,
 } from './system/constants.js';
 
 export const REG_EAX = 0, REG_ECX = 1, REG_EDX = 2, REG_EBX = 3, REG_ESP = 4, REG_EBP = 5, REG_ESI = 6, REG_EDI = 7;
@@ -153,6 +153,8 @@ export class Cpu implements Stateful, FpuMemory {
    * runs without the per-instruction checks while this stays false.
    */
   eventPending = false;
+  /** Set by setEflags: tells the checked step that the instruction reloaded EFLAGS (keeps RF). */
+  eflagsLoaded = false;
 
   // MSRs
   sysenterCs = 0;
@@ -334,6 +336,7 @@ export class Cpu implements Stateful, FpuMemory {
     this.flags = (value & 0x3f7fd5) | 2;
     this.lzOp = LZ_NONE;
     this.eventPending = true;
+    this.eflagsLoaded = true;
     this.updateModes();
   }
 
@@ -1098,6 +1101,7 @@ export class Cpu implements Stateful, FpuMemory {
         this.regs[REG_ESP] = this.startEsp;
         this.intShadow = false;
         this.resetPrefixes();
+        this.flags |= FLAG_RF; // every fault pushes RF = 1 (SDM 17.3.1.1)
         this.raiseException(e.vector, e.errorCode);
       }
     }
@@ -1113,7 +1117,7 @@ export class Cpu implements Stateful, FpuMemory {
   private runInner(stop: number): void {
     const regs = this.regs;
     while (this.instructionCount < stop && !this.halted) {
-      if (this.intShadow || this.nmiPending || (this.flags & FLAG_TF) !== 0) {
+      if (this.intShadow || this.nmiPending || (this.flags & (FLAG_TF | FLAG_RF)) !== 0 || (this.dr[7] & 0xff) !== 0) {
         this.stepChecked();
         continue;
       }
@@ -1156,16 +1160,41 @@ export class Cpu implements Stateful, FpuMemory {
       this.pollCountdown = POLL_INTERVAL;
       if (this.intr !== null && this.intr.hasInterrupt()) this.pollInterrupts();
     }
+    const rf = this.flags & FLAG_RF;
+    if (rf === 0 && (this.dr[7] & 0xff) !== 0) {
+      const hits = this.codeBreakpoints();
+      if (hits !== 0) {
+        // A fault before the instruction; the handler sets RF in the image to go past it.
+        this.dr[6] = (this.dr[6] & ~0xf) | hits;
+        this.instructionCount++;
+        this.raiseException(EXC_DB, -1);
+        return;
+      }
+    }
     this.startEip = this.eip;
     this.startEsp = this.regs[REG_ESP];
     const trap = this.flags & FLAG_TF;
     this.trapSuppressed = false;
+    this.eflagsLoaded = false;
     step(this);
     this.instructionCount++;
+    // RF lasts one instruction, unless that instruction loaded EFLAGS (IRET, task switch).
+    if (rf !== 0 && !this.eflagsLoaded) this.flags &= ~FLAG_RF;
     if (trap !== 0 && !this.intShadow && !this.trapSuppressed) {
       this.dr[6] |= 0x4000;
       this.raiseException(EXC_DB, -1);
     }
+  }
+
+  /** B0-B3 of the enabled execution breakpoints (R/W = 00) at the current CS:EIP. */
+  private codeBreakpoints(): number {
+    const dr7 = this.dr[7];
+    const lin = (this.segBase[SEG_CS] + this.eip) | 0;
+    let hits = 0;
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >> (i * 2)) & 3) !== 0 && ((dr7 >>> (16 + i * 4)) & 3) === 0 && this.dr[i] === lin) hits |= 1 << i;
+    }
+    return hits;
   }
 
   /** Take a pending NMI or maskable interrupt. Returns true if one was delivered. */

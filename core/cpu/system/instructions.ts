@@ -254,4 +254,5 @@ export function movToDr(cpu: Cpu, n: number, v: number): void {
   if (n === 6) v = (v & 0xe00f) | (0xffff0ff0 | 0);
   else if (n === 7) v = (v & ~0xd800) | 0x400;
   cpu.dr[n] = v;
+  cpu.eventPending = true; // breakpoints are checked per instruction while DR7 enables one
 }
