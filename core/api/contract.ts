@@ -100,6 +100,12 @@ export interface VmStatus {
   diskActivity: boolean;
   netActivity: boolean;
   leds: { numLock: boolean; capsLock: boolean; scrollLock: boolean };
+  /**
+   * True while the guest's driver takes absolute pointer positions (the VMware backdoor
+   * pointer): send 'mouse-abs' events and no pointer capture is needed. Absent or false: use
+   * captured relative 'mouse' events.
+   */
+  absolutePointer?: boolean;
   /** Set when state is 'crashed': what happened, for the UI and the log. */
   error?: string;
 }

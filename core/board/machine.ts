@@ -96,5 +96,6 @@ export interface Machine {
   loadState(file: Uint8Array): void;
   readonly poweredOff: boolean;
   /** Keyboard LEDs and activity for the status bar. */
-  status(): { leds: { numLock: boolean; capsLock: boolean; scrollLock: boolean }; diskActivity: boolean; netActivity: boolean };
+  /** absolutePointer: the guest takes absolute pointer input (a vmmouse driver enabled it). */
+  status(): { leds: { numLock: boolean; capsLock: boolean; scrollLock: boolean }; diskActivity: boolean; netActivity: boolean; absolutePointer?: boolean };
 }

@@ -601,7 +601,7 @@ export class PcMachine implements Machine {
     const netActivity = this.netFrames !== this.netFramesSeen;
     this.diskOpsSeen = this.diskOps;
     this.netFramesSeen = this.netFrames;
-    return { leds: this.kbc.leds(), diskActivity, netActivity };
+    return { leds: this.kbc.leds(), diskActivity, netActivity, absolutePointer: this.vmwareBackdoor.absolute };
   }
 
   // Activity counters: the controllers and NICs get counting wrappers of the devices in the

@@ -65,7 +65,7 @@ class VmHost {
   error: string | undefined;
   status: WorkerStatus = {
     instructions: 0, mips: 0, diskActivity: false, netActivity: false,
-    leds: { numLock: false, capsLock: false, scrollLock: false },
+    leds: { numLock: false, capsLock: false, scrollLock: false }, absolutePointer: false,
   };
   framebuffer: SharedArrayBuffer | null = null;
   readonly pending = new Map<number, Pending>();
@@ -157,6 +157,7 @@ export class Hypervisor {
       diskActivity: vm.status.diskActivity,
       netActivity: vm.status.netActivity,
       leds: { ...vm.status.leds },
+      absolutePointer: vm.status.absolutePointer,
     };
     if (vm.error) s.error = vm.error;
     return s;

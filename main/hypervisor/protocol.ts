@@ -58,6 +58,7 @@ export interface WorkerStatus {
   diskActivity: boolean;
   netActivity: boolean;
   leds: { numLock: boolean; capsLock: boolean; scrollLock: boolean };
+  absolutePointer: boolean;
 }
 
 export type WorkerToHost =

@@ -307,7 +307,7 @@ function sendStatus(now: number): void {
   lastStatusInstructions = instructions;
   let s: ReturnType<Machine['status']>;
   try { s = m.status(); } catch { s = { leds: { numLock: false, capsLock: false, scrollLock: false }, diskActivity: false, netActivity: false }; }
-  post({ type: 'status', instructions, mips, diskActivity: s.diskActivity, netActivity: s.netActivity, leds: s.leds });
+  post({ type: 'status', instructions, mips, diskActivity: s.diskActivity, netActivity: s.netActivity, leds: s.leds, absolutePointer: s.absolutePointer === true });
 }
 
 function powerOff(reason: string): void {

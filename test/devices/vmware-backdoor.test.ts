@@ -124,7 +124,10 @@ describe('VMware backdoor on the PC board', () => {
     m.input({ type: 'mouse-abs', x: 0.5, y: 0.5, buttons: 0 });
     expect(m.vmwareBackdoor.queue).toEqual([]);
     const regs = m.cpu.regs;
+    expect(m.status().absolutePointer).toBe(false);
     enableAbsolute(m.vmwareBackdoor, regs);
+    // The status bar (and the UI's choice of pointer mode) sees it.
+    expect(m.status().absolutePointer).toBe(true);
     m.input({ type: 'mouse-abs', x: 1, y: 0.5, buttons: 1 });
     expect(m.vmwareBackdoor.queue).toEqual([VMMOUSE_LEFT, 0xffff, 0x8000, 0]);
     const saved = m.saveState();
