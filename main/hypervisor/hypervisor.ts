@@ -11,6 +11,7 @@ import {
   type ApiEvent, type InputEvent, type MediaDrive, type ScreenUpdate, type VmPowerState, type VmSettings, type VmStatus,
 } from '../../core/api/contract.js';
 import type { SnapshotInfo } from '../snapshot/index.js';
+import { LanSwitch } from '../net/lan.js';
 import type { HostToWorker, WorkerInit, WorkerStatus, WorkerToHost } from './protocol.js';
 
 export interface HypervisorOptions {
@@ -103,6 +104,8 @@ export class Hypervisor {
   /** Final states (off/crashed) of VMs whose workers have ended, with the error if any. */
   private readonly ended = new Map<string, { state: VmPowerState; error?: string; status: WorkerStatus }>();
   private readonly listeners = new Set<(event: ApiEvent) => void>();
+  /** The LAN segments joining this hypervisor's VMs (a port per VM in `lan` mode). */
+  private readonly lan = new LanSwitch();
   private readonly o: Required<Omit<HypervisorOptions, 'workerUrl' | 'machineModule' | 'logDir' | 'dataDir' | 'snapshots'>> & HypervisorOptions;
 
   constructor(options: HypervisorOptions = {}) {
@@ -181,18 +184,22 @@ export class Hypervisor {
       dataDir: this.o.dataDir ?? null,
       snapshots: this.o.snapshots ?? false,
       loadStatePath: opts.loadStatePath ?? null,
+      // LAN segments: the VMs this hypervisor runs on one segment name share a switch.
+      lanPort: settings.nic?.model !== 'none' && settings.nic?.network === 'lan' && settings.nic.lanSegment ? this.lan.connect(settings.nic.lanSegment) : null,
     };
     const limit = heapLimitMiB(settings.memoryMiB, this.o.heapMarginMiB);
     let worker: Worker;
     try {
       worker = new Worker(this.o.workerUrl ?? defaultWorkerUrl(), {
         workerData: init,
+        transferList: init.lanPort ? [init.lanPort] : [],
         name: `vm-${id}`,
         resourceLimits: { maxOldGenerationSizeMb: limit, maxYoungGenerationSizeMb: 32, stackSizeMb: 8 },
         stdout: false,
         stderr: false,
       });
     } catch (err) {
+      init.lanPort?.close();
       throw new ApiError('internal', `cannot start a VM worker: ${(err as Error).message}`);
     }
     const vm = new VmHost(id, worker);

@@ -1,6 +1,7 @@
 // Messages between the hypervisor (main thread) and a VM worker. Pure types and constants:
 // the worker imports nothing from the host and vice versa.
 
+import type { MessagePort } from 'node:worker_threads';
 import type { InputEvent, MediaDrive, SnapshotOperation, VmSettings } from '../../core/api/contract.js';
 
 /** workerData of a VM worker. */
@@ -26,6 +27,8 @@ export interface WorkerInit {
   snapshots: boolean;
   /** A machine-state file (main/snapshot container) to continue from: a suspended VM resuming. */
   loadStatePath: string | null;
+  /** The VM's port on the hypervisor's LAN switch (network mode `lan`), transferred with workerData. */
+  lanPort?: MessagePort | null;
 }
 
 /** Commands with a sequence number are answered with a 'reply' of the same seq. */

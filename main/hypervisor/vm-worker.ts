@@ -130,6 +130,7 @@ async function start(): Promise<void> {
     log: machineLog,
     // Each VM its own stable MAC (settings, else from its id): VMs on one segment never clash.
     mac: vmMac(init.settings.nic, init.id),
+    lanPort: init.lanPort ?? null,
     ...(ideDisks ? { ideDisks } : {}),
   });
   // A file whose permissions say read-only stays unwritten even when we could (running as root).

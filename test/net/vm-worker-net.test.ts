@@ -12,7 +12,8 @@ import { afterAll, describe, expect, test } from 'vitest';
 import type { ApiEvent, VmSettings } from '../../core/api/contract.js';
 import { Hypervisor } from '../../main/hypervisor/hypervisor.js';
 import { presetDefaults } from '../../main/library/presets.js';
-import { buildVmWorkerWithMachine } from '../hypervisor/worker-build.js';
+import { macForVm } from '../../main/net/attach.js';
+import { buildVmWorker, buildVmWorkerWithMachine } from '../hypervisor/worker-build.js';
 
 async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -116,5 +117,39 @@ describe('network settings in a VM worker', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe('LAN segments between VM workers', () => {
+  // The fake machine of the hypervisor tests, broadcasting from the MAC the worker gives it.
+  const hv = new Hypervisor({ workerUrl: buildVmWorker(), machineModule: new URL('./fixtures/lan-machine.mjs', import.meta.url), statusIntervalMs: 100 });
+  afterAll(() => hv.closeAll());
+  const lanVm = (segment: string, mac?: string): VmSettings => ({
+    ...presetDefaults('dos'), name: segment, ide: { primaryMaster: null, primarySlave: null, secondaryMaster: null, secondarySlave: null },
+    floppyA: null, nic: { model: 'ne2k-pci', network: 'lan', lanSegment: segment, ...(mac ? { mac } : {}) },
+  });
+  const seen = async (id: string) => JSON.parse(await hv.screenText(id)) as { mac: string | null; lan: boolean; heardFrom: string[] };
+  const hex = (b: number[]) => b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+
+  test('VMs on one segment hear each other with their own MACs (from the id, or the setting); another segment hears neither', async () => {
+    await hv.powerOn('lab-a', lanVm('lab'));
+    await hv.powerOn('lab-b', lanVm('lab'));
+    await hv.powerOn('lab-c', lanVm('lab', '52:54:00:00:00:0c'));
+    await hv.powerOn('other', lanVm('office'));
+    const a = hex(macForVm('lab-a'));
+    const b = hex(macForVm('lab-b'));
+    expect(a).not.toBe(b);
+    await until('lab-a to hear lab-b and lab-c', async () => { const s = await seen('lab-a'); return s.heardFrom.includes(b) && s.heardFrom.includes('52:54:00:00:00:0c'); });
+    await until('lab-c to hear lab-a and lab-b', async () => { const s = await seen('lab-c'); return s.heardFrom.includes(a) && s.heardFrom.includes(b); });
+    expect((await seen('lab-a')).mac).toBe(a);
+    expect((await seen('lab-c')).mac).toBe('52:54:00:00:00:0c');
+    expect((await seen('lab-a')).heardFrom).not.toContain(a); // a switch never echoes a frame to its sender
+    const other = await seen('other');
+    expect(other.lan).toBe(true);
+    expect(other.heardFrom).toEqual([]);
+    // A VM that powers off leaves the segment; the others go on.
+    await hv.powerOff('lab-b');
+    await hv.powerOn('lab-b', lanVm('lab'));
+    await until('lab-b back on the segment', async () => (await seen('lab-b')).heardFrom.includes(a));
   });
 });
