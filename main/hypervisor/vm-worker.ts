@@ -116,6 +116,7 @@ let machineNetwork: (machine: object) => { setLinkUp(up: boolean): void; readonl
 let library: VmLibrary | null = null;
 let store: SnapshotStore | null = null;
 let liveDisks: Record<string, LiveDisk> = {};
+let snapshotRefusal: string | null = null;
 /** The removable media the machine holds now (they change while it runs). */
 let media: MediaSlots = { fda: null, fdb: null, cdrom: null, cdromIndex: -1 };
 
@@ -140,7 +141,22 @@ async function start(): Promise<void> {
   try {
     await snap.loadSnapshotModule();
     if (init.snapshots && init.dataDir) {
-      const opened = await snap.openSnapshotDisks(init, readOnlyFiles.length === 0, log);
+      let opened: Awaited<ReturnType<typeof snap.openSnapshotDisks>>;
+      let writable = readOnlyFiles.length === 0;
+      try {
+        opened = await snap.openSnapshotDisks(init, writable);
+      } catch (err) {
+        // An image we may not write (other owner, read-only file system): run without live
+        // snapshots, with the guest's writes in memory (the fallback below).
+        if (!/EACCES|EROFS|EPERM/.test(String((err as Error)?.message))) throw err;
+        writable = false;
+        opened = await snap.openSnapshotDisks(init, false);
+      }
+      // Without its hard disks under snapshot control a VM's snapshots would lose the disks.
+      if (!writable && snap.hasHardDisks(init)) {
+        snapshotRefusal = snap.READ_ONLY_REFUSAL;
+        log('warn', snapshotRefusal);
+      }
       library = opened.library;
       store = opened.store;
       liveDisks = opened.disks;
@@ -422,7 +438,7 @@ function handle(msg: HostToWorker): void {
       // simply carries on with the next slice.
       if (!machine || (state !== 'running' && state !== 'paused')) return reply(msg.seq, undefined, `not possible in state ${state}`);
       const ctx: snap.SnapshotContext = {
-        vmId: init.id, machine, store, disks: liveDisks,
+        vmId: init.id, machine, store, disks: liveDisks, refusal: snapshotRefusal,
         progress: (operation, step, fraction) => post({ type: 'progress', operation, step, fraction }),
       };
       try {

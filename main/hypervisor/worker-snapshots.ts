@@ -11,6 +11,8 @@ import type { WorkerInit } from './protocol.js';
 
 let snapshotModule: typeof import('../snapshot/index.js') | null = null;
 
+export const READ_ONLY_REFUSAL = 'live snapshots are off for this VM: one of its images is read-only (the guest\'s writes are kept in memory only)';
+
 /** main/snapshot, loaded once before the machine is built (suspend and resume need its state-file code). */
 export async function loadSnapshotModule(): Promise<void> {
   snapshotModule ??= await import('../snapshot/index.js');
@@ -21,6 +23,8 @@ export interface SnapshotContext {
   machine: Machine;
   store: SnapshotStore | null;
   disks: Record<string, LiveDisk>;
+  /** Why live snapshots are impossible for this VM (a read-only image), or null. */
+  refusal: string | null;
   progress: (operation: SnapshotOperation, step: string, fraction: number) => void;
 }
 
@@ -29,23 +33,25 @@ export interface SnapshotContext {
  * disk's overlay chain once it has snapshots). With `writable` false (a read-only image) no
  * disk is opened here: the machine opens its images itself and live snapshots are refused.
  */
-export async function openSnapshotDisks(init: WorkerInit, writable: boolean, log: (level: 'warn', m: string) => void):
+export async function openSnapshotDisks(init: WorkerInit, writable: boolean):
   Promise<{ library: VmLibrary; store: SnapshotStore; disks: Record<string, LiveDisk> }> {
   const { VmLibrary } = await import('../library/index.js');
   await loadSnapshotModule();
   const library = VmLibrary.open(init.dataDir!);
   try {
     const store = new snapshotModule!.SnapshotStore(library);
-    if (!writable) {
-      log('warn', 'live snapshots are off for this VM: one of its images is read-only');
-      return { library, store, disks: {} };
-    }
+    if (!writable) return { library, store, disks: {} };
     const disks = store.openDisks(init.id, snapshotModule!.vmBaseDisks({ ide: init.settings.ide } as VmRecord));
     return { library, store, disks };
   } catch (err) {
     library.close();
     throw err;
   }
+}
+
+/** True when the VM has IDE hard disks (the disks snapshots cover). */
+export function hasHardDisks(init: WorkerInit): boolean {
+  return Object.values(init.settings.ide ?? {}).some((d) => d?.kind === 'disk' && !!d.path);
 }
 
 function requireStore(ctx: SnapshotContext): SnapshotStore {
@@ -55,6 +61,7 @@ function requireStore(ctx: SnapshotContext): SnapshotStore {
 
 export function take(ctx: SnapshotContext, name: string, description: string): SnapshotInfo {
   const store = requireStore(ctx);
+  if (ctx.refusal) throw new Error(ctx.refusal);
   ctx.progress('take', 'saving the machine state, memory and disks', 0.1);
   const info = store.take(ctx.vmId, name, { description, live: { machine: ctx.machine, disks: ctx.disks } });
   ctx.progress('take', 'snapshot saved', 1);
@@ -63,6 +70,7 @@ export function take(ctx: SnapshotContext, name: string, description: string): S
 
 export function revert(ctx: SnapshotContext, snapshotId: string): SnapshotInfo {
   const store = requireStore(ctx);
+  if (ctx.refusal) throw new Error(ctx.refusal);
   ctx.progress('revert', 'loading the snapshot\'s machine state and disks', 0.1);
   const { snapshot } = store.revert(ctx.vmId, snapshotId, { live: { machine: ctx.machine, disks: ctx.disks } });
   ctx.progress('revert', 'reverted', 1);

@@ -1,6 +1,6 @@
 // The same API cases over both transports: the WebSocket for real, Electron IPC through an
 // in-process ipcMain/ipcRenderer double. A UI must not be able to tell them apart.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ApiEvent, ApiMethod, PerseusClient, ScreenUpdate, VmRecord } from '../../core/api/contract.js';
@@ -234,6 +234,23 @@ describe.each([
     await client.call('powerOff', { id: vm.id });
   });
 
+  test('a VM on a read-only disk image runs, but refuses live snapshots with a clear message', async () => {
+    const image = join(h.dataDir, 'read-only.img');
+    await client.call('createDisk', { path: image, sizeMiB: 1, format: 'raw' });
+    chmodSync(image, 0o444);
+    const vm = await client.call('createVm', {
+      name: 'read-only disk', memoryMiB: 16,
+      ide: { primaryMaster: { kind: 'disk', path: image }, primarySlave: null, secondaryMaster: null, secondarySlave: null },
+    });
+    await client.call('powerOn', { id: vm.id });
+    const err = await rejection(client.call('takeSnapshot', { id: vm.id, name: 'S' }));
+    expect(err.code).toBe('bad-state');
+    expect(err.message).toMatch(/read-only/);
+    expect(await client.call('listSnapshots', { id: vm.id })).toEqual([]);
+    expect((await client.call('getStatus', { id: vm.id })).state).toBe('running');
+    await client.call('powerOff', { id: vm.id });
+  });
+
   test('suspend writes the state and stops the worker; power on resumes it; power off discards it', async () => {
     const vm = await client.call('createVm', { name: 'sleeper', memoryMiB: 16 });
     await client.call('powerOn', { id: vm.id });
@@ -295,7 +312,8 @@ describe.each([
     // While off, only the settings change.
     expect((await client.call('insertMedia', { id: vm.id, drive: 'fdb', path: floppy })).floppyB).toBe(floppy);
 
-    const recent = await client.call('listRecentImages', {});
+    // (Other tests in this data directory add their own images; look at this test's.)
+    const recent = (await client.call('listRecentImages', {})).filter((r) => [floppy, iso, q.path].includes(r.path));
     expect(recent.map((r) => [r.path, r.kind])).toEqual([[floppy, 'floppy'], [iso, 'cdrom'], [q.path, 'disk'], [floppy, 'disk']]);
     expect(recent.every((r) => r.exists)).toBe(true);
     expect((await client.call('listRecentImages', { kind: 'cdrom' })).map((r) => r.path)).toEqual([iso]);
