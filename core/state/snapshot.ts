@@ -9,6 +9,7 @@
 //               u32 section count, then per section:
 //                 str name, u32 version, u32 field count, then per field:
 //                   str name, u8 type tag, u32 byte length, bytes
+//                   (tag 12: a u8[] of 64 KiB or more without its all-zero 4 KiB pages)
 //   (str = u16 byte length + UTF-8; all integers little-endian)
 //
 // Loading never trusts a length: every read is bounds-checked and any inconsistency throws a
@@ -31,6 +32,68 @@ export const FORMAT_VERSION = 1;
 const HEADER = 20;
 
 const TYPE_TAGS: FieldType[] = ['u8', 'u16', 'u32', 'i32', 'f64', 'bool', 'string', 'u8[]', 'u16[]', 'u32[]', 'i32[]', 'f64[]'];
+/**
+ * Tag of a large u8[] (RAM, VRAM) stored sparse: u32 length, a bitmap with one bit per 4 KiB
+ * page (1 = stored), then the stored pages in order (the last one may be short). All-zero
+ * pages are left out, so a 128 MiB guest's mostly empty RAM costs little to save and check.
+ */
+const SPARSE_U8_TAG = 12;
+const SPARSE_MIN = 64 * 1024;
+const PAGE = 4096;
+
+function pageIsZero(a: Uint8Array, words: Int32Array | null, start: number, end: number): boolean {
+  if (words && end - start === PAGE) {
+    for (let i = start >> 2, e = end >> 2; i < e; i++) if (words[i] !== 0) return false;
+    return true;
+  }
+  for (let i = start; i < end; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
+function encodeSparse(a: Uint8Array): Uint8Array {
+  const pages = Math.ceil(a.length / PAGE);
+  const mapLength = Math.ceil(pages / 8);
+  const words = a.byteOffset % 4 === 0 ? new Int32Array(a.buffer, a.byteOffset, a.length >> 2) : null;
+  const stored: number[] = [];
+  let bytes = 4 + mapLength;
+  for (let p = 0; p < pages; p++) {
+    const start = p * PAGE;
+    const end = Math.min(a.length, start + PAGE);
+    if (pageIsZero(a, words, start, end)) continue;
+    stored.push(p);
+    bytes += end - start;
+  }
+  const out = new Uint8Array(bytes);
+  new DataView(out.buffer).setUint32(0, a.length, true);
+  let at = 4 + mapLength;
+  for (const p of stored) {
+    out[4 + (p >> 3)]! |= 1 << (p & 7);
+    const page = a.subarray(p * PAGE, Math.min(a.length, (p + 1) * PAGE));
+    out.set(page, at);
+    at += page.length;
+  }
+  return out;
+}
+
+function decodeSparse(b: Uint8Array, where: string): Uint8Array {
+  if (b.length < 4) throw new StateError(`state file corrupt: ${where} is too short`);
+  const length = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0, true);
+  const pages = Math.ceil(length / PAGE);
+  const mapLength = Math.ceil(pages / 8);
+  if (4 + mapLength > b.length) throw new StateError(`state file corrupt: ${where} page map runs past its data`);
+  let expected = 4 + mapLength;
+  for (let p = 0; p < pages; p++) if (b[4 + (p >> 3)]! & (1 << (p & 7))) expected += Math.min(PAGE, length - p * PAGE);
+  if (pages % 8 && b[4 + mapLength - 1]! >> (pages % 8)) throw new StateError(`state file corrupt: ${where} page map marks pages past the end`);
+  if (expected !== b.length) throw new StateError(`state file corrupt: ${where} holds ${b.length} bytes, its page map says ${expected}`);
+  const out = new Uint8Array(length);
+  for (let p = 0, at = 4 + mapLength; p < pages; p++) {
+    if (!(b[4 + (p >> 3)]! & (1 << (p & 7)))) continue;
+    const n = Math.min(PAGE, length - p * PAGE);
+    out.set(b.subarray(at, at + n), p * PAGE);
+    at += n;
+  }
+  return out;
+}
 
 export interface SavedSection {
   name: string;
@@ -132,9 +195,11 @@ export function encodeState(parts: readonly Stateful[], meta: Record<string, unk
     const section = { name: nameBytes(decl.name), version: decl.version, fields: [] as { name: Uint8Array; tag: number; data: Uint8Array }[] };
     size += 2 + section.name.length + 4 + 4;
     for (const f of decl.fields) {
-      const data = encodeValue(f.type, values.get(f.name)!);
+      const value = values.get(f.name)!;
+      const sparse = f.type === 'u8[]' && (value as Uint8Array).length >= SPARSE_MIN;
+      const data = sparse ? encodeSparse(value as Uint8Array) : encodeValue(f.type, value);
       const name = nameBytes(f.name);
-      section.fields.push({ name, tag: TYPE_TAGS.indexOf(f.type), data });
+      section.fields.push({ name, tag: sparse ? SPARSE_U8_TAG : TYPE_TAGS.indexOf(f.type), data });
       size += 2 + name.length + 1 + 4 + data.length;
     }
     pieces.push(section);
@@ -201,6 +266,11 @@ export function decodeState(file: Uint8Array): SavedState {
     for (let i = 0; i < nfields; i++) {
       const fname = r.str(`${name} field name`);
       const tag = r.u8(`${name}.${fname} type`);
+      if (tag === SPARSE_U8_TAG) {
+        const len = r.u32(`${name}.${fname} length`);
+        fields.set(fname, decodeSparse(r.bytes(len, `${name}.${fname}`), `${name}.${fname}`));
+        continue;
+      }
       const type = TYPE_TAGS[tag];
       if (!type) throw new StateError(`state file corrupt: ${name}.${fname} has unknown type tag ${tag}`);
       const len = r.u32(`${name}.${fname} length`);

@@ -112,7 +112,12 @@ describe('fuzzing snapshot files', () => {
   it('10^4 mutated state payloads with a valid checksum reach the parser and are refused clearly', () => {
     // Stand-ins with every field type (a real machine's 18 MB state makes 10^4 loads slow).
     const decl = (name: string, fields: Stateful['vmstate']['fields']): Stateful['vmstate'] => ({ name, version: 2, fields, migrate: { 1: () => {} } });
+    const vram = new Uint8Array(64 * 1024);
+    vram.fill(3, 4096, 4200);
+    vram.fill(9, 60_000);
     const parts: (Stateful & Record<string, unknown>)[] = [
+      // Stored sparse (64 KiB, all-zero pages left out): its page map is near the start.
+      { vmstate: decl('vga', [{ name: 'vram', type: 'u8[]', length: 64 * 1024 }]), vram },
       { vmstate: decl('cpu', [{ name: 'eax', type: 'u32' }, { name: 'delta', type: 'i32' }, { name: 'f', type: 'f64' }, { name: 'if', type: 'bool' }, { name: 'cpl', type: 'u8' }, { name: 'cs', type: 'u16' }]),
         eax: 0x12345678, delta: -5, f: 1.5, if: true, cpl: 3, cs: 0xf000 },
       { vmstate: decl('dev', [{ name: 'label', type: 'string' }, { name: 'regs', type: 'u16[]', length: 8 }, { name: 'fifo', type: 'u32[]' }, { name: 'acc', type: 'i32[]', length: 2 }, { name: 'times', type: 'f64[]', length: 3 }]),

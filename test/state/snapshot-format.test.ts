@@ -70,4 +70,21 @@ describe('state file format', () => {
     const other = { vmstate: { name: 'other', version: 1, fields: [] } } as Stateful;
     expect(() => applyState([new Widget()], decodeState(encodeState([other])))).toThrow(/different machine configuration/);
   });
+
+  it('stores a large u8[] without its zero pages and restores it exactly', () => {
+    class Ram implements Stateful {
+      readonly vmstate: VMStateDecl = { name: 'ram', version: 1, fields: [{ name: 'bytes', type: 'u8[]', length: 1 << 20 }] };
+      bytes = new Uint8Array(1 << 20);
+    }
+    const ram = new Ram();
+    ram.bytes.fill(0x5a, 8192, 8192 + 100); // one page
+    ram.bytes[(1 << 20) - 1] = 1; // the last page
+    const file = encodeState([ram]);
+    expect(file.length).toBeLessThan(3 * 4096 + 1000);
+    const back = new Ram();
+    back.bytes.fill(0xff);
+    applyState([back], decodeState(file));
+    expect(Buffer.compare(Buffer.from(back.bytes), Buffer.from(ram.bytes))).toBe(0);
+    expect(Buffer.compare(Buffer.from(encodeState([back])), Buffer.from(file))).toBe(0);
+  });
 });

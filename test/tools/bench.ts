@@ -11,6 +11,8 @@
 //              shared, so the CPU-time ratio is the steadier one.
 //   console-fps frames per second the browser UI draws at 800×600 while KolibriOS redraws,
 //              against the raw WebSocket screen-update rate in the same run (bench-ui.ts).
+//   snapshot   live snapshot take and revert of a running 128 MiB FreeDOS guest against
+//              QEMU TCG's savevm/loadvm of the same guest (bench-snapshot.ts).
 //
 // v86 is a comparison tool, never a run-time dependency: it is installed on demand under
 // $PERSEUS_BENCH_DIR (default $TMPDIR/perseus-bench) with `npm install v86@0.5.462`,
@@ -30,6 +32,7 @@ import { measurePowerOnToBootSector } from '../../core/firmware/bench.js';
 import { hostClock, loadFirmware } from '../../main/run/setup.js';
 import { measureConsoleFps } from './bench-ui.js';
 import { networkSection } from './bench-net.js';
+import { snapshotSection } from './bench-snapshot.js';
 import { cpuTimeMs, type EngineResult, type LoopImage, measureOurs, pm32LoopImage, realModeLoopImage } from './cpubench.js';
 
 const V86_VERSION = process.env.V86_VERSION ?? '0.5.462';
@@ -167,6 +170,7 @@ async function main(): Promise<number> {
     console.log(`console-fps: failed: ${(e as Error).message}`);
   }
   await networkSection();
+  await snapshotSection();
   return 0;
 }
 
