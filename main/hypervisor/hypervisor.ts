@@ -279,6 +279,12 @@ export class Hypervisor {
     return info;
   }
 
+  /** Delete a snapshot of a running or paused VM inside its worker (its live disks may take the node's data). */
+  async deleteSnapshot(id: string, snapshotId: string): Promise<void> {
+    const vm = this.require(id, ['running', 'paused']);
+    await this.longRequest(vm, { type: 'snapshot-delete', seq: 0, snapshotId });
+  }
+
   /** Write the machine state to `statePath` and end the worker; the VM's state becomes 'suspended'. */
   async suspend(id: string, statePath: string): Promise<VmStatus> {
     const vm = this.require(id, ['running', 'paused']);

@@ -44,6 +44,8 @@ export type HostToWorker =
   | { type: 'snapshot-take'; seq: number; name: string; description: string }
   /** Continue from a snapshot (machine state and disks); replies with its SnapshotInfo. */
   | { type: 'snapshot-revert'; seq: number; snapshotId: string }
+  /** Delete a node; its disk layers fold into their dependents, the running disks included. */
+  | { type: 'snapshot-delete'; seq: number; snapshotId: string }
   /** Write the machine state to `path`, reply, then power off (the VM is suspended). */
   | { type: 'suspend'; seq: number; path: string }
   /** Insert an image into (path) or eject (null) a removable drive. */

@@ -433,6 +433,7 @@ function handle(msg: HostToWorker): void {
       return reply(msg.seq, machine ? machine.screen().text : '');
     case 'snapshot-take':
     case 'snapshot-revert':
+    case 'snapshot-delete':
     case 'suspend': {
       // These run between slices, so the guest is stopped while they work; a running VM
       // simply carries on with the next slice.
@@ -444,7 +445,14 @@ function handle(msg: HostToWorker): void {
       try {
         if (msg.type === 'snapshot-take') {
           flushImages(false);
-          return reply(msg.seq, snap.take(ctx, msg.name, msg.description));
+          const info = snap.take(ctx, msg.name, msg.description);
+          // The thumbnail consumed the screen's dirty rectangles: send the whole frame next.
+          wantFullFrame = true;
+          return reply(msg.seq, info);
+        }
+        if (msg.type === 'snapshot-delete') {
+          snap.remove(ctx, msg.snapshotId);
+          return reply(msg.seq, true);
         }
         if (msg.type === 'snapshot-revert') {
           const info = snap.revert(ctx, msg.snapshotId);

@@ -77,6 +77,14 @@ export function revert(ctx: SnapshotContext, snapshotId: string): SnapshotInfo {
   return snapshot;
 }
 
+/** Deletes a node while the machine runs on: main/snapshot folds layers into the live disks too. */
+export function remove(ctx: SnapshotContext, snapshotId: string): void {
+  const store = requireStore(ctx);
+  ctx.progress('delete', 'merging the snapshot\'s disk data', 0.1);
+  store.delete(ctx.vmId, snapshotId, { live: { machine: ctx.machine, disks: ctx.disks } });
+  ctx.progress('delete', 'deleted', 1);
+}
+
 /** Writes the machine state to `path` (crash-safe); the disks are flushed by the caller. */
 export function suspend(ctx: SnapshotContext, path: string): void {
   const m = snapshotModule;

@@ -174,7 +174,12 @@ export class VmExtras {
     if (typeof snapshotId !== 'string' || snapshotId === '') throw new ApiError('invalid', 'deleteSnapshot: snapshotId is required');
     const store = this.store();
     return this.serial(vm.id, () => this.operation(vm, 'delete', 'deleting', async () => {
-      store.delete(vm.id, store.resolve(vm.id, snapshotId).id);
+      const snap = store.resolve(vm.id, snapshotId);
+      const state = await this.d.liveState(vm.id);
+      // A running VM's worker deletes, so that data folded into its open disks is reopened there.
+      if (state === 'running' || state === 'paused') await this.d.hypervisor.deleteSnapshot(vm.id, snap.id);
+      else if (state === 'starting' || state === 'stopping') throw new ApiError('bad-state', `"${vm.name}" is ${state}; try again in a moment`);
+      else store.delete(vm.id, snap.id);
       return null;
     }));
   }
