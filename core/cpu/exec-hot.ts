@@ -9,7 +9,7 @@
 // for writability before anything changes, so a fault leaves the instruction restartable).
 
 import type { Cpu } from './cpu.js';
-import { LZ_NONE, REG_EAX } from './cpu.js';
+import { LZ_NONE, PARITY, REG_EAX } from './cpu.js';
 import { arith, dec, div1, imulTrunc, inc, mul1, neg, shift } from './alu.js';
 import { execute0F } from './exec0f.js';
 import { checkLock, dataLinear, decodeModrm, execute, getRmV, group5, IS_PREFIX, prefixes, R8, setRmV } from './exec.js';
@@ -98,11 +98,50 @@ SEG_OF_PREFIX[0x65] = SEG_GS;
 
 // ------------------------------------------------------------------ operand helpers
 
-/** Decode a memory ModRM (mod != 3), check `size` bytes against the segment limit; linear address. */
+/**
+ * Decode a memory ModRM (mod != 3), check `size` bytes against the segment limit; returns the
+ * linear address. The 32-bit form leaves only eaSeg behind (the handlers here need nothing else).
+ */
 function memOperand(c: Cpu, modrm: number, size: number): number {
-  decodeModrm(c, modrm);
-  c.checkLimit(c.eaSeg, c.eaOffset, size);
-  return c.eaLinear;
+  if (!c.addrsize32) {
+    decodeModrm(c, modrm);
+    c.checkLimit(c.eaSeg, c.eaOffset, size);
+    return c.eaLinear;
+  }
+  const off = ea32(c, modrm);
+  const seg = c.eaSeg;
+  c.checkLimit(seg, off, size);
+  return (c.segBase[seg] + off) | 0;
+}
+
+/** Offset of a 32-bit-address memory operand (mod != 3, SIB and displacement); sets eaSeg. */
+function ea32(c: Cpu, modrm: number): number {
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  const regs = c.regs;
+  let off: number;
+  let seg = SEG_DS;
+  if (rm === 4) {
+    const sib = c.fetch8();
+    const base = sib & 7;
+    const index = (sib >> 3) & 7;
+    off = index === 4 ? 0 : regs[index] << (sib >> 6);
+    if (base === 5 && mod === 0) {
+      off = (off + c.fetch32()) | 0;
+    } else {
+      off = (off + regs[base]) | 0;
+      if (base === 4 || base === 5) seg = SEG_SS;
+    }
+  } else if (rm === 5 && mod === 0) {
+    off = c.fetch32();
+  } else {
+    off = regs[rm];
+    if (rm === 5) seg = SEG_SS;
+  }
+  if (mod === 1) off = (off + c.fetchS8()) | 0;
+  else if (mod === 2) off = (off + c.fetch32()) | 0;
+  c.eaSeg = c.segOverride >= 0 ? c.segOverride : seg;
+  return off;
 }
 
 /** Jcc/JZ condition with a fast path for ZF over a lazy result. */
@@ -453,6 +492,10 @@ function movGvEv16(c: Cpu): void {
 function lea32(c: Cpu): void {
   const modrm = c.fetch8();
   if (modrm >= 0xc0) c.fault(EXC_UD);
+  if (c.addrsize32) {
+    c.regs[(modrm >> 3) & 7] = ea32(c, modrm);
+    return;
+  }
   decodeModrm(c, modrm);
   c.regs[(modrm >> 3) & 7] = c.eaOffset;
 }
@@ -535,6 +578,28 @@ function shiftEv32(c: Cpu, op: number): void {
       }
       if (c.lzOp !== LZ_NONE) c.materializeFlags();
       c.flags = (c.flags & ~0x801) | cf | (of << 11);
+      c.regs[rm] = r;
+      return;
+    }
+    if (kind >= 4 && n !== 0) {
+      // SHL/SAL, SHR, SAR: every arithmetic flag is set (AF = 1 as the hardware vectors show).
+      const v = c.regs[rm];
+      let r: number, cf: number, of = 0;
+      if (kind === 5) {
+        r = v >>> n;
+        cf = (v >>> (n - 1)) & 1;
+        if (n === 1) of = v >>> 31;
+        r |= 0;
+      } else if (kind === 7) {
+        r = v >> n;
+        cf = (v >> (n - 1)) & 1;
+      } else {
+        r = v << n;
+        cf = (v >>> (32 - n)) & 1;
+        of = (r >>> 31) ^ cf;
+      }
+      c.lzOp = LZ_NONE;
+      c.flags = (c.flags & ~0x8d5) | cf | PARITY[r & 0xff] | (r === 0 ? 0x40 : 0) | ((r >>> 31) << 7) | 0x10 | (of << 11);
       c.regs[rm] = r;
       return;
     }
