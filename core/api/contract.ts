@@ -119,7 +119,7 @@ export type InputEvent =
    * Absolute pointer in 0..1 of the screen (left/top 0, right/bottom 1), for guests with an
    * absolute device (the VMware backdoor pointer, scaled to 0..0xFFFF there); buttons as above.
    */
-  | { type: 'mouse-abs'; x: number; y: number; buttons: number }
+  | { type: 'mouse-abs'; x: number; y: number; buttons: number; /** Wheel steps (positive: towards the user), optional. */ dz?: number }
   /** Text typed as keystrokes (Paste as keystrokes). */
   | { type: 'text'; text: string }
   /** Named key combination from the Send keys menu. */

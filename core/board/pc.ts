@@ -575,7 +575,7 @@ export class PcMachine implements Machine {
   input(event: InputEvent): void {
     if (event.type === 'mouse-abs') {
       // The vmmouse drivers read the backdoor's queue on a PS/2 mouse interrupt: send one.
-      if (this.vmwareBackdoor.pointer(event.x, event.y, event.buttons)) {
+      if (this.vmwareBackdoor.pointer(event.x, event.y, event.buttons, event.dz ?? 0)) {
         this.kbc.input({ type: 'mouse', dx: 0, dy: 0, dz: 0, buttons: event.buttons });
       }
       return;

@@ -35,6 +35,7 @@ function inputEventProblem(e: unknown): string | null {
       return null;
     case 'mouse-abs':
       if (!finite(ev.x) || !finite(ev.y) || ev.x < 0 || ev.x > 1 || ev.y < 0 || ev.y > 1) return 'mouse-abs x and y must be in 0..1';
+      if (ev.dz !== undefined && !(Number.isInteger(ev.dz) && Math.abs(ev.dz as number) <= 127)) return 'mouse-abs dz must be a whole number of wheel steps (-127..127)';
       if (!buttons(ev.buttons)) return 'mouse buttons must be a bit mask 0-7';
       return null;
     case 'text':

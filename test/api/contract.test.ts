@@ -116,7 +116,7 @@ describe.each([
     expect(status.state).toBe('running');
     expect(status.instructions).toBeGreaterThan(0);
 
-    for (const bad of [[{ type: 'key', code: 65, down: true }], [{ type: 'warp' }], [{ type: 'mouse-abs', x: 2, y: 0, buttons: 0 }], 'KeyA']) {
+    for (const bad of [[{ type: 'key', code: 65, down: true }], [{ type: 'warp' }], [{ type: 'mouse-abs', x: 2, y: 0, buttons: 0 }], [{ type: 'mouse-abs', x: 0, y: 0, buttons: 0, dz: 0.5 }], 'KeyA']) {
       const err = await rejection(client.call('sendInput', { id: vm.id, events: bad as never }));
       expect(err.code, JSON.stringify(bad)).toBe('invalid');
     }

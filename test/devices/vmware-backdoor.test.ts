@@ -130,6 +130,9 @@ describe('VMware backdoor on the PC board', () => {
     expect(m.status().absolutePointer).toBe(true);
     m.input({ type: 'mouse-abs', x: 1, y: 0.5, buttons: 1 });
     expect(m.vmwareBackdoor.queue).toEqual([VMMOUSE_LEFT, 0xffff, 0x8000, 0]);
+    m.input({ type: 'mouse-abs', x: 0, y: 0, buttons: 0, dz: -1 });
+    expect(m.vmwareBackdoor.queue.slice(4)).toEqual([0, 0, 0, -1]);
+    m.vmwareBackdoor.queue.splice(4);
     const saved = m.saveState();
     m.reset();
     expect(m.vmwareBackdoor.pointerMode).toBe('off');
