@@ -26,6 +26,8 @@ export interface HypervisorOptions {
   heartbeatTimeoutMs?: number;
   /** How long buildMachine may take before the VM counts as crashed. */
   startTimeoutMs?: number;
+  /** How long one snapshot, revert or suspend may keep the worker busy before it counts as hung. */
+  longOpTimeoutMs?: number;
   sliceMs?: number;
   frameIntervalMs?: number;
   statusIntervalMs?: number;
@@ -41,6 +43,7 @@ const DEFAULTS = {
   heartbeatIntervalMs: 1000,
   heartbeatTimeoutMs: 5000,
   startTimeoutMs: 60_000,
+  longOpTimeoutMs: 300_000,
   sliceMs: 10,
   frameIntervalMs: 16,
   statusIntervalMs: 500,
@@ -88,6 +91,7 @@ class VmHost {
   suspending = false;
   /** Snapshot work in progress: the worker is busy and its heartbeat may pause meanwhile. */
   longOps = 0;
+  longOpStartedAt = 0;
 
   constructor(readonly id: string, readonly worker: Worker) {
     this.exited = new Promise((r) => { this.resolveExited = r; });
@@ -351,7 +355,7 @@ export class Hypervisor {
 
   /** A request that may keep the worker busy for seconds (saving RAM): no heartbeat meanwhile. */
   private async longRequest(vm: VmHost, msg: Extract<HostToWorker, { seq: number }>): Promise<unknown> {
-    vm.longOps++;
+    if (vm.longOps++ === 0) vm.longOpStartedAt = Date.now();
     try {
       return await this.request(vm, msg);
     } finally {
@@ -437,8 +441,14 @@ export class Hypervisor {
 
   private checkHeartbeat(vm: VmHost): void {
     if (!this.vms.has(vm.id) || vm.state === 'crashed') return;
-    if (vm.longOps > 0) return;
     const now = Date.now();
+    if (vm.longOps > 0) {
+      // Saving a big guest's RAM may take a while; only a very long silence counts as a hang.
+      if (now - vm.longOpStartedAt > this.o.longOpTimeoutMs) {
+        this.crash(vm, `the VM did not finish its snapshot work within ${(this.o.longOpTimeoutMs / 1000).toFixed(0)} s; its worker was stopped`);
+      }
+      return;
+    }
     if (vm.state === 'starting') {
       // Building a machine may block the worker a while (reading images): only the start timeout applies.
       if (now - vm.lastHeardAt > this.o.startTimeoutMs) {

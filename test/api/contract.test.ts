@@ -234,6 +234,19 @@ describe.each([
     await client.call('powerOff', { id: vm.id });
   });
 
+  test('a snapshot that keeps the worker busy longer than the heartbeat timeout does not count as a hang', async () => {
+    const vm = await client.call('createVm', { name: 'big guest', memoryMiB: 16, notes: 'fake:slow-save' });
+    await client.call('powerOn', { id: vm.id });
+    const from = events.length;
+    expect((await client.call('takeSnapshot', { id: vm.id, name: 'slow' })).hasState).toBe(true);
+    expect((await client.call('getStatus', { id: vm.id })).state).toBe('running');
+    // Still answering the heartbeat afterwards, and never reported crashed.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await client.call('getStatus', { id: vm.id })).state).toBe('running');
+    expect(events.slice(from).some((e) => e.type === 'vm-state' && e.id === vm.id && e.state === 'crashed')).toBe(false);
+    await client.call('powerOff', { id: vm.id });
+  });
+
   test('a VM on a read-only disk image runs, but refuses live snapshots with a clear message', async () => {
     const image = join(h.dataDir, 'read-only.img');
     await client.call('createDisk', { path: image, sizeMiB: 1, format: 'raw' });

@@ -42,3 +42,19 @@ test('a VM left "running" by an app that died is off when the next app opens the
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('snapshot work that never ends is stopped after longOpTimeoutMs and the VM reported crashed', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'perseus-service-'));
+  const core = openAppCore({ dataDir, transport: 'web', hypervisor: { ...testHypervisorOptions(), longOpTimeoutMs: 1000 } });
+  try {
+    const s = core.service;
+    const vm = await s.handle('createVm', { name: 'stuck saver', memoryMiB: 16, notes: 'fake:slow-save' });
+    await s.handle('powerOn', { id: vm.id });
+    await expect(s.handle('takeSnapshot', { id: vm.id, name: 'never' })).rejects.toThrow(/crashed|snapshot work/);
+    expect((await s.handle('getStatus', { id: vm.id })).error).toMatch(/did not finish its snapshot work within 1 s/);
+    expect(await s.handle('listSnapshots', { id: vm.id })).toEqual([]);
+  } finally {
+    await core.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
