@@ -127,6 +127,10 @@ export class Pic8259 implements PortHandler, Stateful {
       if ((this.lastIrr & mask) === 0) this.irr |= mask;
       this.lastIrr |= mask;
     } else {
+      // An 8259A needs the line high until INTA: a request whose line drops first is lost
+      // (INTA then finds nothing and gives the spurious IRQ 7). Keeping it would run the
+      // handler for data already consumed, e.g. an 8042 byte read by a polling driver.
+      if (this.lastIrr & mask) this.irr &= ~mask;
       this.lastIrr &= ~mask;
     }
     this.onChange();

@@ -18,6 +18,22 @@ function initPic(pic = new DualPic(), icw4 = 0x01): DualPic {
 }
 
 describe('8259A pair', () => {
+  it('drops an edge-triggered request whose line falls before INTA (then INTA is spurious IRQ 7)', () => {
+    const pic = initPic();
+    pic.setIrq(1, true); // e.g. the 8042 has a byte
+    expect(pic.hasInterrupt()).toBe(true);
+    pic.setIrq(1, false); // a polling driver read it before the CPU took the interrupt
+    expect(pic.hasInterrupt()).toBe(false);
+    expect(pic.acknowledge()).toBe(0x0f);
+    pic.master.write8(0, 0x0b);
+    expect(pic.master.read8(0)).toBe(0); // nothing in service
+    // A request that was already acknowledged is not affected by its line dropping.
+    pic.setIrq(3, true);
+    expect(pic.acknowledge()).toBe(0x0b);
+    pic.setIrq(3, false);
+    expect(pic.master.read8(0)).toBe(0x08);
+  });
+
   it('delivers edge-triggered IRQs by priority with vectors from ICW2 and needs EOI', () => {
     const pic = initPic();
     pic.setIrq(3, true);
