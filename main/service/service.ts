@@ -147,6 +147,7 @@ export class Service implements PerseusService {
         if (typeof p.name !== 'string') throw new ApiError('invalid', 'createVm: name is required', [{ field: 'name', message: 'required' }]);
         const vm = await library.create(p);
         this.changed();
+        this.extras.rememberImages(vm);
         return vm;
       }
       case 'updateVm': {
@@ -156,6 +157,7 @@ export class Service implements PerseusService {
         // The library refuses hardware changes while the VM is on (it knows the state from us).
         const updated = await library.update(vm.id, patch);
         this.changed();
+        this.extras.rememberImages(patch);
         return this.withLiveState(updated);
       }
       case 'deleteVm': {
@@ -170,7 +172,8 @@ export class Service implements PerseusService {
         if (p.settings === null || typeof p.settings !== 'object') throw new ApiError('invalid', 'validateSettings: settings must be an object');
         return library.validate(p.settings, typeof p.id === 'string' ? p.id : undefined);
       }
-      case 'powerOn': {
+      case 'powerOn': return this.extras.exclusive((await this.record(p)).id, async () => {
+        // After any snapshot operation of this VM (an off VM's revert may be writing its state).
         const vm = await this.record(p);
         const issues = await library.validate(settingsOf(vm), vm.id);
         if (issues.length > 0) {
@@ -181,7 +184,7 @@ export class Service implements PerseusService {
         const status = await hypervisor.powerOn(vm.id, settingsOf(vm), { loadStatePath: resumeFrom });
         if (resumeFrom && status.state === 'running') this.extras.resumed(vm.id);
         return status;
-      }
+      });
       case 'powerOff': {
         const vm = await this.record(p);
         if (!hypervisor.isActive(vm.id) && this.withLiveState(vm).state === 'suspended') {

@@ -39,6 +39,26 @@ export class VmExtras {
 
   constructor(private readonly d: ExtrasDeps) {}
 
+  /** Runs `fn` alone among the VM's snapshot operations (power on uses it too). */
+  exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.serial(id, fn);
+  }
+
+  /** Adds the images named in (a patch of) a VM's settings to the recent list; best effort. */
+  rememberImages(settings: Partial<VmSettings>): void {
+    const recent = this.d.recentImages;
+    if (!recent || settings === null || typeof settings !== 'object') return;
+    const add = (path: unknown, kind: RecentImage['kind']) => {
+      if (typeof path !== 'string' || path === '') return;
+      try { recent.add(path, kind); } catch { /* the list is a convenience */ }
+    };
+    add(settings.floppyA, 'floppy');
+    add(settings.floppyB, 'floppy');
+    for (const d of Object.values(settings.ide ?? {})) {
+      if (d && typeof d === 'object') add(d.path, d.kind === 'cdrom' ? 'cdrom' : 'disk');
+    }
+  }
+
   /** Runs `fn` after the VM's previous snapshot operation. */
   private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.queues.get(id) ?? Promise.resolve();

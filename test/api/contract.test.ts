@@ -1,6 +1,6 @@
 // The same API cases over both transports: the WebSocket for real, Electron IPC through an
 // in-process ipcMain/ipcRenderer double. A UI must not be able to tell them apart.
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ApiEvent, ApiMethod, PerseusClient, ScreenUpdate, VmRecord } from '../../core/api/contract.js';
@@ -330,5 +330,12 @@ describe.each([
     expect(recent.map((r) => [r.path, r.kind])).toEqual([[floppy, 'floppy'], [iso, 'cdrom'], [q.path, 'disk'], [floppy, 'disk']]);
     expect(recent.every((r) => r.exists)).toBe(true);
     expect((await client.call('listRecentImages', { kind: 'cdrom' })).map((r) => r.path)).toEqual([iso]);
+    // Images chosen in the settings join the list too.
+    const other = join(h.dataDir, 'other.img');
+    writeFileSync(other, new Uint8Array(1_474_560));
+    await client.call('updateVm', { id: vm.id, patch: { floppyA: other } });
+    expect((await client.call('listRecentImages', { kind: 'floppy' }))[0]).toMatchObject({ path: other, kind: 'floppy', exists: true });
+    rmSync(other);
+    expect((await client.call('listRecentImages', { kind: 'floppy' }))[0]).toMatchObject({ path: other, exists: false });
   });
 });
