@@ -5,7 +5,9 @@
 //   current top images as LiveDisks to build its machine with), take, revert, delete, rename,
 //   gc. Pass `{ live: { machine, disks } }` when the VM is running in this process: take saves
 //   its state and swaps its disks onto new overlays, revert loads the state, delete may fold a
-//   layer into the open disk (flushed and reopened). Without `live` the VM must be off.
+//   layer into the open disk (flushed and reopened). Without `live`, take/revert expect the
+//   VM off; delete works in any power state but writes a VM's current top image only when
+//   the library says it is off (else that layer waits as a shared base: see store.ts).
 // - vmBaseDisks(vm): the drives snapshots cover (persistent IDE hard disks).
 // - LiveDisk: the BlockDevice a running machine keeps while snapshots swap images under it.
 // - State files: encodeSnapshotState / decodeSnapshotState / readSnapshotState (checked,
