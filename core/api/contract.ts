@@ -58,8 +58,8 @@ export interface NicSettings {
   cableConnected?: boolean;
   /** Record every frame to this pcap file (absolute path); null or absent: no capture. */
   capture?: string | null;
-  /** The NIC's MAC address "52:54:00:12:34:56"; absent: a stable one derived from the VM id. */
-  mac?: string;
+  /** The NIC's MAC address "52:54:00:12:34:56"; null or absent: a stable one derived from the VM id. */
+  mac?: string | null;
 }
 
 export interface VmSettings {

@@ -32,7 +32,7 @@ export function macProblem(text: string): string | null {
 
 /** The MAC a VM's NIC gets: its setting, else one derived from its id (stable, 52:54:00:xx:xx:xx). */
 export function vmMac(nic: Pick<NicSettings, 'mac'>, vmId: string): number[] {
-  return (nic.mac !== undefined ? parseMac(nic.mac) : null) ?? macForVm(vmId);
+  return (typeof nic.mac === 'string' ? parseMac(nic.mac) : null) ?? macForVm(vmId);
 }
 
 const LOOPBACK_V4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -107,7 +107,7 @@ export function nicExtrasIssues(nic: Record<string, unknown>): ValidationIssue[]
     else if (existsSync(cap) && statSync(cap).isDirectory()) add('nic.capture', `The capture file ${cap} is a folder; name a file such as ${cap.replace(/\/$/, '')}/vm.pcap`);
     else if (!existsSync(dirname(cap))) add('nic.capture', `The folder of the capture file does not exist: ${dirname(cap)}`);
   }
-  if (nic.mac !== undefined) {
+  if (nic.mac !== undefined && nic.mac !== null) {
     if (typeof nic.mac !== 'string') add('nic.mac', 'The MAC address must be text like 52:54:00:12:34:56');
     else {
       const problem = macProblem(nic.mac);

@@ -168,7 +168,7 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     bootOrder: settings.bootOrder,
     floppy,
     ide,
-    nic: { model: settings.nic.model, backend: network?.backend ?? null, mac: opts.mac ?? (settings.nic.mac !== undefined ? parseMac(settings.nic.mac) ?? undefined : undefined) },
+    nic: { model: settings.nic.model, backend: network?.backend ?? null, mac: opts.mac ?? (typeof settings.nic.mac === 'string' ? parseMac(settings.nic.mac) ?? undefined : undefined) },
     serial: opts.serial ?? [],
     clock: hostClock(opts.deterministic ?? false),
     deterministic: opts.deterministic ?? false,

@@ -37,6 +37,7 @@ describe('network settings validation', () => {
       cableConnected: false, capture: join(dir, 'x.pcap'), mac: '52:54:00:AB:cd:01',
     })).toEqual([]);
     expect(check({ capture: null, mac: '02-00-00-00-00-01' })).toEqual([]);
+    expect(check({ mac: null })).toEqual([]);
   });
 
   it('reports each bad value with its field and a clear message', () => {
@@ -86,6 +87,7 @@ describe('network settings validation', () => {
     expect(parseMac('52:54:00:AB:CD:EF')).toEqual([0x52, 0x54, 0, 0xab, 0xcd, 0xef]);
     expect(vmMac({ mac: '02:00:00:00:00:07' }, 'vm-a')).toEqual([2, 0, 0, 0, 0, 7]);
     expect(vmMac({}, 'vm-a')).toEqual(macForVm('vm-a'));
+    expect(vmMac({ mac: null }, 'vm-a')).toEqual(macForVm('vm-a'));
     expect(vmMac({}, 'vm-a')).not.toEqual(vmMac({}, 'vm-b'));
     expect(vmMac({}, 'vm-a').slice(0, 3)).toEqual([0x52, 0x54, 0x00]);
   });
@@ -135,7 +137,7 @@ describe('network settings in the library, the CLI and the API', () => {
     const edited = await run(['vm', 'edit', 'web', '--forward', 'none', '--capture', 'none', '--mac', 'auto', '--cable', 'on', '--json']);
     expect(edited.code).toBe(0);
     const after = JSON.parse(edited.out) as VmRecord;
-    expect(after.nic).toEqual({ model: vm.nic.model, network: 'nat', forwards: [], capture: null, cableConnected: true });
+    expect(after.nic).toEqual({ model: vm.nic.model, network: 'nat', forwards: [], capture: null, mac: null, cableConnected: true });
     const auto = await run(['vm', 'show', 'web']);
     expect(auto.out).toContain(`MAC address:          ${macForVm(vm.id).map((b) => b.toString(16).padStart(2, '0')).join(':')} (from the VM id)`);
     // Bad values: usage errors (2) or validation errors (4) with the reason; nothing changes.

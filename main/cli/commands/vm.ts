@@ -272,7 +272,7 @@ export function settingsFromOptions(o: ParsedOptions<typeof SETTINGS>, cwd: stri
     }
   }
   if (o.capture !== undefined) nic.capture = o.capture === 'none' ? null : resolve(cwd, o.capture);
-  if (o.mac !== undefined) nic.mac = o.mac.trim().toLowerCase() === 'auto' ? undefined : o.mac.trim();
+  if (o.mac !== undefined) nic.mac = o.mac.trim().toLowerCase() === 'auto' ? null : o.mac.trim();
   if (o.cable !== undefined) {
     const c = o.cable.trim().toLowerCase();
     if (c !== 'on' && c !== 'off') throw new UsageError(`--cable takes on or off, not "${o.cable}"`);
