@@ -231,7 +231,14 @@ export class VmExtras {
       throw new ApiError('invalid', `drive must be one of ${MEDIA_DRIVES.join(', ')}`, [{ field: 'drive', message: 'unknown drive' }]);
     }
     const d = drive as MediaDrive;
-    if (path !== null) path = checkImagePath(path);
+    if (path !== null) {
+      path = checkImagePath(path);
+      // One image in two drives would be written through two caches: refuse.
+      const other = [d !== 'fda' ? vm.floppyA : null, d !== 'fdb' ? vm.floppyB : null,
+        ...IDE_SLOTS.map((slot) => vm.ide[slot]?.kind === 'disk' ? vm.ide[slot]!.path : null)]
+        .find((p) => p && resolve(p) === path);
+      if (other) throw new ApiError('conflict', `${path} is already in another drive of "${vm.name}"`, [{ field: 'path', message: 'in use' }]);
+    }
     const cdSlot = IDE_SLOTS.find((slot) => vm.ide[slot]?.kind === 'cdrom');
     if (d === 'cdrom' && !cdSlot) throw new ApiError('invalid', `"${vm.name}" has no CD-ROM drive; add one in its settings`);
     const patch: Partial<VmSettings> = d === 'fda' ? { floppyA: path } : d === 'fdb' ? { floppyB: path }
@@ -283,5 +290,6 @@ function checkImagePath(path: unknown): string {
     throw new ApiError('invalid', `image not found: ${abs}`, [{ field: 'path', message: 'not found' }]);
   }
   if (!st.isFile()) throw new ApiError('invalid', `${abs} is not a file`, [{ field: 'path', message: 'not a file' }]);
+  if (st.size === 0) throw new ApiError('invalid', `${abs} is empty; it is not a disk image`, [{ field: 'path', message: 'empty file' }]);
   return abs;
 }

@@ -320,7 +320,13 @@ describe.each([
     // A missing file or an unknown drive changes nothing.
     expect((await rejection(client.call('insertMedia', { id: vm.id, drive: 'fdb', path: join(h.dataDir, 'missing.img') }))).code).toBe('invalid');
     expect((await rejection(client.call('insertMedia', { id: vm.id, drive: 'hdz' as never, path: floppy }))).code).toBe('invalid');
-    expect((await inputsOf(vm.id)).length).toBe(3);
+    const empty = join(h.dataDir, 'empty.img');
+    writeFileSync(empty, '');
+    expect((await rejection(client.call('insertMedia', { id: vm.id, drive: 'fdb', path: empty }))).message).toMatch(/empty/);
+    await client.call('insertMedia', { id: vm.id, drive: 'fda', path: floppy });
+    expect((await rejection(client.call('insertMedia', { id: vm.id, drive: 'fdb', path: floppy }))).code).toBe('conflict');
+    await client.call('ejectMedia', { id: vm.id, drive: 'fda' });
+    expect((await inputsOf(vm.id)).length).toBe(5);
     await client.call('powerOff', { id: vm.id });
     // While off, only the settings change.
     expect((await client.call('insertMedia', { id: vm.id, drive: 'fdb', path: floppy })).floppyB).toBe(floppy);
