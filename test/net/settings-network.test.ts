@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PcMachine } from '../../core/board/pc.js';
 import { NAT_MAC } from '../../main/net/nat.js';
-import { parseRunArgs, settingsFromOptions } from '../../main/run/run.js';
+import { parseRunArgs, runCommand, settingsFromOptions } from '../../main/run/run.js';
 import { buildMachine, closeNetwork, machineNetwork } from '../../main/run/setup.js';
 import { TestGuest, ethFrame, ipPacket, udpDatagram, type GuestTcp } from './guest.js';
 import { Ne2000IoDriver } from './ne2000-driver.js';
@@ -160,5 +160,51 @@ describe('perseus run network options reach the guest through the NE2000', () =>
       model: 'rtl8139', network: 'nat', mac: '52:54:00:00:00:01', cableConnected: false,
       forwards: [{ protocol: 'tcp', hostPort: 8080, guestPort: 80 }, { protocol: 'udp', hostAddress: '0.0.0.0', hostPort: 5353, guestPort: 53 }],
     });
+  });
+});
+
+describe('perseus run --forward (runCommand)', () => {
+  /** runCommand with stderr captured. */
+  async function run(args: string[]): Promise<{ code: number; stderr: string }> {
+    let stderr = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
+    try {
+      return { code: await runCommand(args), stderr };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('listens on the forward while the machine runs and closes it at the end', async () => {
+    const port = await freePort();
+    let seen: 'accepted' | 'refused' | null = null;
+    // Probe the port a moment into the run (the run goes on for its 2 s timeout).
+    const probe = new Promise<void>((resolve) => setTimeout(() => {
+      const sock = net.connect(port, '127.0.0.1', () => { seen = 'accepted'; sock.destroy(); resolve(); });
+      sock.on('error', () => { seen = 'refused'; resolve(); });
+    }, 700));
+    const r = await run(['--nic', 'ne2k-isa', '--memory', '4', '--forward', `tcp:${port}:7000`, '--timeout', '2']);
+    await probe;
+    expect(r.code).toBe(0);
+    expect(seen).toBe('accepted');
+    const after = await new Promise<string>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => { sock.destroy(); resolve('accepted'); });
+      sock.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(after).toBe('ECONNREFUSED');
+  });
+
+  it('a forward whose host port is taken fails the run with the reason; bad specs are usage errors', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => blocker.close());
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const r = await run(['--nic', 'ne2k-isa', '--memory', '4', '--forward', `tcp:${taken}:22`, '--timeout', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`perseus run: port forward failed: .*EADDRINUSE.*${taken}`));
+    const bad = await run(['--nic', 'ne2k-isa', '--forward', 'tcp:22']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('perseus run: --forward: bad port forward "tcp:22"');
+    expect(bad.stderr).toContain('--forward tcp:2222:22');
   });
 });
