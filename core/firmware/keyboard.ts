@@ -50,6 +50,13 @@ export class KeyboardBios {
     const toggle = code === 0x3a ? 0x40 : code === 0x45 ? 0x20 : code === 0x46 ? 0x10 : 0;
     if (toggle) { fw.setBda8(0x17, flags ^ toggle); return; }
     const shift = (flags & 0x03) !== 0, ctrl = (flags & 0x04) !== 0, alt = (flags & 0x08) !== 0;
+    if (ctrl && alt && code === 0x53) {
+      // Ctrl+Alt+Del: warm boot, as IBM's BIOS does (flag 1234h at 40:72, then a CPU reset,
+      // here through the 8042's reset line).
+      fw.setBda16(0x72, 0x1234);
+      fw.machine.io.out8(0x64, 0xfe);
+      return;
+    }
     let ascii = 0;
     let scan = code;
     if (ext) {

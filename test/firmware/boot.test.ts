@@ -18,6 +18,12 @@ describe('built-in firmware boots guests', () => {
     expect(text).toContain('XMS 2.00 80386 64MB');
     m.input({ type: 'text', text: 'ver\n' });
     expect(runUntilScreen(m, 'FreeCom version 0.82 pl 3', m.instructionCount + 100_000_000)).toBeGreaterThan(0);
+    // Ctrl+Alt+Del at the DOS prompt: INT 09h reboots the machine, which comes up again.
+    m.input({ type: 'combo', combo: 'ctrl-alt-del' });
+    let reset = false;
+    for (let i = 0; i < 50 && !reset; i++) reset = m.run(1_000_000) === 'reset';
+    expect(reset).toBe(true);
+    expect(runUntilScreen(m, 'Welcome to FreeDOS', m.instructionCount + 150_000_000)).toBeGreaterThan(0);
   });
 
   it('MikeOS 4.6.1 floppy shows its welcome dialog', () => {
