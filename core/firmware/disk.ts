@@ -189,7 +189,16 @@ export class DiskBios {
         fw.set8(AH, 0x03); fw.setCallerFlag(1, false);
         return;
       }
-      case 0x16: return this.status(dl, d ? 0 : 0x80);
+      case 0x16: {
+        // Change line: the FDC's DIR bit 7 (set when a medium was inserted or removed). A real
+        // BIOS's seek clears it; this BIOS does no seeks, so reporting the change clears it.
+        const fdc = this.fw.machine.fdc;
+        if (d?.floppy && dl < 2 && fdc.diskChanged[dl]) {
+          fdc.diskChanged[dl] = 0;
+          return this.status(dl, 0x06);
+        }
+        return this.status(dl, d ? 0 : 0x80);
+      }
       case 0x17: case 0x18: return this.status(dl, d ? 0 : 0x80);
       case 0x41:
         if (!d || d.floppy || fw.r16(BX) !== 0x55aa) return this.status(dl, 0x01);
