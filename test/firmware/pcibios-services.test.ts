@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SerialBackend } from '../../core/board/machine.js';
 import { builtinPc } from './helpers.js';
-import { PCIBIOS_32BIT, REAL_MODE_SERVICES, bootFloppy } from './programs.js';
+import { INT15_SWITCH_TO_PM, PCIBIOS_32BIT, REAL_MODE_SERVICES, bootFloppy } from './programs.js';
 
 const DONE = 0x600d600d;
 
@@ -170,5 +170,18 @@ describe('32-bit PCI BIOS', () => {
     expect(r32(0x62c) & 0xffff).toBe(m.acpi.devfn); // 8086:7113
     expect(m.memory.read8(0x634)).toBe(1); // 5678:1234 is not there: CF, AH=86h
     expect((r32(0x638) >> 8) & 0xff).toBe(0x86);
+  });
+});
+
+describe('INT 15h AH=89h', () => {
+  it('returns to the caller in protected mode with the GDT\'s selectors, interrupts off and the PICs moved', () => {
+    const { m } = builtinPc({ floppy: [bootFloppy(INT15_SWITCH_TO_PM), null] });
+    expect(runUntilDone(m, 20_000_000)).toBe(true);
+    expect([0x600, 0x602, 0x604, 0x606].map((a) => m.memory.read16(a))).toEqual([0x30, 0x18, 0x28, 0x20]);
+    expect(m.memory.read32(0x608) & 1).toBe(1); // CR0.PE
+    expect(m.memory.read16(0x60c) & 0x200).toBe(0); // IF clear
+    expect(m.memory.read16(0xb8000)).toBe(0x1f50); // ES = the descriptor with base B8000h
+    expect(m.cpu.gdtrBase >>> 0).toBe(0x7c00 + 0x48);
+    expect(m.cpu.idtrBase >>> 0).toBe(0x2000);
   });
 });
