@@ -5,7 +5,7 @@
 // "_MP_" and "_SM_" (the E0000-FFFFF range for "_32_", which is in the ROM itself).
 
 import type { PcMachine } from '../board/pc.js';
-import { cpuidLeaf, type CpuModelName } from '../cpu/system/cpuid.js';
+import { CPU_MODELS, cpuidLeaf, type CpuModelName } from '../cpu/system/cpuid.js';
 import { buildAcpiTables } from './acpi.js';
 import { buildMpTable } from './mptable.js';
 import { ACPI_REGION_SIZE, FSEG_TABLES_OFFSET, FSEG_TABLES_SIZE } from './platform.js';
@@ -91,7 +91,7 @@ export function installTables(m: PcMachine): InstalledTables | null {
     cpuSignature: cpu.signature,
     cpuFeatures: cpu.features,
     cpuFamily: SMBIOS_FAMILY[cpu.model] ?? 0x02,
-    cpuVersion: cpu.model,
+    cpuVersion: CPU_MODELS[cpu.model]?.brand ?? cpu.model,
     biosDate: '11/23/2026',
     uuid,
   });
