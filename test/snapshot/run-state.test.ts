@@ -6,7 +6,11 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { runCommand } from '../../main/run/run.js';
+import type { PcMachine } from '../../core/board/pc.js';
+import { StateError } from '../../core/state/vmstate.js';
+import { parseRunArgs, runCommand, settingsFromOptions } from '../../main/run/run.js';
+import { buildMachine } from '../../main/run/setup.js';
+import { decodeSnapshotState, encodeSnapshotState, loadRunState, saveRunState, SnapshotError } from '../../main/snapshot/index.js';
 import { sharedFile } from '../helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perseus-runstate-'));
@@ -69,5 +73,48 @@ describe('perseus run --save-state / --load-state', () => {
     const changed = await run(['--fda', img, '--load-state', state, '--timeout', '1']);
     expect(changed.code).toBe(1);
     expect(changed.err).toMatch(/has changed since/);
+  }, 120_000);
+
+  it('400 mutated run states (re-wrapped so the checksum passes) are refused clearly', async () => {
+    const src = sharedFile('guests', 'freedos-boot-160K.img');
+    if (!src) return;
+    const img = join(dir, 'fuzz.img');
+    copyFileSync(src, img);
+    const settings = settingsFromOptions(parseRunArgs(['--fda', img, '--memory', '4']));
+    const m = await buildMachine(settings, { writable: false, deterministic: true });
+    m.run(2_000_000);
+    const floppy = (m as PcMachine).config.floppy[0]!;
+    floppy.write(4096, new Uint8Array(8192).fill(0x42)); // two overlay chunks in the file
+    const file = join(dir, 'fuzz.state');
+    saveRunState(m, file);
+    const inner = decodeSnapshotState(readFileSync(file));
+    const target = await buildMachine(settings, { writable: false, deterministic: true });
+    const bad = join(dir, 'bad.state');
+    let x = 0x1234567;
+    const r = (n: number) => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x % n;
+    };
+    // The drive list and section headers are in the first few hundred bytes; the chunks at the end.
+    const spots = [() => r(400), () => r(inner.length), () => inner.length - 1 - r(2 * 4100)];
+    let refused = 0;
+    for (let i = 0; i < 400; i++) {
+      const mutated = inner.slice();
+      for (let k = 1 + r(4); k > 0; k--) mutated[Math.max(0, spots[i % 3]!())]! ^= 1 << r(8);
+      const cut = r(10) === 0 ? mutated.subarray(0, r(mutated.length)) : mutated;
+      writeFileSync(bad, encodeSnapshotState(cut));
+      try {
+        loadRunState(target, bad);
+      } catch (e) {
+        if (!(e instanceof SnapshotError) && !(e instanceof StateError)) throw new Error(`mutation ${i}: ${(e as Error).stack}`);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(120);
+    // The good file still loads into the same machine afterwards.
+    loadRunState(target, file);
+    const back = new Uint8Array(512);
+    (target as PcMachine).config.floppy[0]!.read(4096, back);
+    expect(back[0]).toBe(0x42);
   }, 120_000);
 });
