@@ -181,9 +181,12 @@ export class Service implements PerseusService {
         }
         // A suspended VM continues from its saved state; the file is spent once it runs.
         const resumeFrom = this.extras.resumeStateFor(vm, this.withLiveState(vm).state);
-        const status = await hypervisor.powerOn(vm.id, settingsOf(vm), { loadStatePath: resumeFrom });
-        if (resumeFrom && status.state === 'running') this.extras.resumed(vm.id);
-        return status;
+        if (!resumeFrom) return hypervisor.powerOn(vm.id, settingsOf(vm));
+        return this.extras.resume(vm, async () => {
+          const status = await hypervisor.powerOn(vm.id, settingsOf(vm), { loadStatePath: resumeFrom });
+          if (status.state === 'running') this.extras.resumed(vm.id);
+          return status;
+        });
       });
       case 'powerOff': {
         const vm = await this.record(p);

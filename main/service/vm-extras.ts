@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import {
   ApiError, DISK_IMAGE_FORMATS, MEDIA_DRIVES,
   type ApiEvent, type DiskImageFormat, type MediaDrive, type RecentImage, type SnapshotNode, type SnapshotOperation,
-  type VmPowerState, type VmRecord, type VmSettings,
+  type VmPowerState, type VmRecord, type VmSettings, type VmStatus,
 } from '../../core/api/contract.js';
 import { createDiskImage } from '../disk/index.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
@@ -87,6 +87,24 @@ export class VmExtras {
     if (state === 'suspended' && existsSync(path)) return path;
     if (existsSync(path)) rmSync(path, { force: true });
     return null;
+  }
+
+  /** Power on from the saved state with resume progress events around it (a crash is the error). */
+  async resume(vm: VmRecord, fn: () => Promise<VmStatus>): Promise<VmStatus> {
+    const progress = (fraction: number, step: string, done: boolean, error?: string) => this.d.emit({
+      type: 'snapshot-progress', id: vm.id, operation: 'resume', step, fraction, done, ...(error !== undefined ? { error } : {}),
+    });
+    progress(0, 'loading the saved machine state', false);
+    let status: VmStatus;
+    try {
+      status = await fn();
+    } catch (err) {
+      progress(1, 'failed', true, err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    if (status.state === 'running') progress(1, 'done', true);
+    else progress(1, 'failed', true, status.error ?? `the VM is ${status.state}`);
+    return status;
   }
 
   /** After a resumed VM runs, its saved state is spent: the guest has moved on from it. */

@@ -275,10 +275,29 @@ describe.each([
     expect(existsSync(join(h.dataDir, 'vms', vm.id, 'suspended.state'))).toBe(true);
     expect((await rejection(client.call('suspend', { id: vm.id }))).code).toBe('bad-state');
 
+    const resumeFrom = events.length;
     expect((await client.call('powerOn', { id: vm.id })).state).toBe('running');
     expect(await inputsOf(vm.id)).toEqual([{ type: 'text', text: 'before sleep' }]);
+    await until('resume progress', () => events.slice(resumeFrom).some((e) => e.type === 'snapshot-progress' && e.operation === 'resume' && e.done));
+    expect(events.slice(resumeFrom).filter((e) => e.type === 'snapshot-progress' && e.operation === 'resume').map((e) => e.type === 'snapshot-progress' && [e.fraction, e.done]))
+      .toEqual([[0, false], [1, true]]);
     // The saved state is spent once the VM runs again.
     expect(existsSync(join(h.dataDir, 'vms', vm.id, 'suspended.state'))).toBe(false);
+
+    // A damaged saved state: power on says why and harms nothing else; the next power on boots afresh.
+    await client.call('suspend', { id: vm.id });
+    const statePath = join(h.dataDir, 'vms', vm.id, 'suspended.state');
+    const good = readFileSync(statePath);
+    writeFileSync(statePath, good.subarray(0, good.length - 3));
+    const failedFrom = events.length;
+    const crashed = await client.call('powerOn', { id: vm.id });
+    expect(crashed.state).toBe('crashed');
+    expect(crashed.error).toMatch(/cannot resume the saved machine state: .*truncated/);
+    expect(events.slice(failedFrom).some((e) => e.type === 'snapshot-progress' && e.operation === 'resume' && e.done && /truncated/.test(e.error ?? ''))).toBe(true);
+    expect((await client.call('powerOn', { id: vm.id })).state).toBe('running');
+    expect(await inputsOf(vm.id)).toEqual([]);
+    expect(existsSync(statePath)).toBe(false);
+    await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'before sleep' }] });
 
     await client.call('suspend', { id: vm.id });
     expect((await client.call('powerOff', { id: vm.id })).state).toBe('off');
