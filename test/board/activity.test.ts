@@ -6,6 +6,8 @@ import { MemoryBlockDevice } from '../../core/disk/block.js';
 import { floppyConfig, seabiosAvailable } from './board-helpers.js';
 import { sharedFile } from '../helpers/shared.js';
 import { readFileSync } from 'node:fs';
+import type { NetworkBackend } from '../../core/board/machine.js';
+import { buildBiosRom } from '../../core/firmware/rom.js';
 
 describe('activity lights', () => {
   it('a BIOS booting from floppy lights the disk; an idle interval does not', () => {
@@ -25,5 +27,23 @@ describe('activity lights', () => {
     const s = m.status();
     expect(s.diskActivity).toBe(false);
     expect(s.netActivity).toBe(false);
+  });
+
+  it('a frame the NIC sends lights the network; a quiet interval does not', () => {
+    if (!seabiosAvailable()) return; // pcConfig reads its ROMs
+    const sent: Uint8Array[] = [];
+    const backend: NetworkBackend = { send: (f) => { sent.push(f); }, receive: () => null, linkUp: true };
+    const m = new PcMachine({ ...floppyConfig(new MemoryBlockDevice(new Uint8Array(1_474_560))), biosRom: buildBiosRom().image, vgaRom: null,
+      memoryMiB: 4, nic: { model: 'ne2k-isa', backend } });
+    expect(m.status().netActivity).toBe(false);
+    // The guest's driver transmits 60 bytes from the card's buffer page 0x40 (NE2000 at 0x300).
+    m.io.out8(0x300, 0x22); // start, page 0
+    m.io.out8(0x304, 0x40); // TPSR
+    m.io.out8(0x305, 60); // TBCR0
+    m.io.out8(0x306, 0); // TBCR1
+    m.io.out8(0x300, 0x26); // start + transmit
+    expect(sent).toHaveLength(1);
+    expect(m.status().netActivity).toBe(true);
+    expect(m.status().netActivity).toBe(false);
   });
 });
