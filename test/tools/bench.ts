@@ -30,6 +30,7 @@ import { PcMachine } from '../../core/board/pc.js';
 import { MemoryBlockDevice } from '../../core/disk/block.js';
 import { measurePowerOnToBootSector } from '../../core/firmware/bench.js';
 import { hostClock, loadFirmware } from '../../main/run/setup.js';
+import { linuxSection } from './bench-linux.js';
 import { measureConsoleFps } from './bench-ui.js';
 import { networkSection } from './bench-net.js';
 import { snapshotSection } from './bench-snapshot.js';
@@ -164,6 +165,7 @@ async function main(): Promise<number> {
   await loopSection(v86dir, realModeLoopImage(LOOP_ITERATIONS), realModeLoopImage(1_000_000));
   await loopSection(v86dir, pm32LoopImage(PM32_ITERATIONS), pm32LoopImage(200_000));
   firmwareSection();
+  linuxSection();
   try {
     await measureConsoleFps();
   } catch (e) {
