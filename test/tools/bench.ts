@@ -8,7 +8,8 @@
 //              interpreter and by v86's interpreter (v86-nojit), each placed as a 64 KiB
 //              "BIOS" image at F000:0000 so both start it straight from the reset vector.
 //              Ratios are given for wall time and for process CPU time; the machine is
-//              shared, so the CPU-time ratio is the steadier one.
+//              shared, so the CPU-time ratio is the steadier one. `npm run bench -- cpu`
+//              runs only these.
 //   console-fps frames per second the browser UI draws at 800×600 while KolibriOS redraws,
 //              against the raw WebSocket screen-update rate in the same run (bench-ui.ts).
 //   snapshot   live snapshot take and revert of a running 128 MiB FreeDOS guest against
@@ -164,6 +165,7 @@ async function main(): Promise<number> {
   const v86dir = ensureV86();
   await loopSection(v86dir, realModeLoopImage(LOOP_ITERATIONS), realModeLoopImage(1_000_000));
   await loopSection(v86dir, pm32LoopImage(PM32_ITERATIONS), pm32LoopImage(200_000));
+  if (process.argv[2] === 'cpu') return 0; // `npm run bench -- cpu`: the CPU loops only
   firmwareSection();
   linuxSection();
   try {
