@@ -236,8 +236,10 @@ export interface ApiMethods {
   /** Images used lately, most recent first; `kind` filters. */
   listRecentImages: { params: { kind?: RecentImage['kind'] }; result: RecentImage[] };
   /**
-   * Create a blank disk image (fails when `path` exists). `sizeMiB` 1..2097152 (2 TiB); the
-   * result's sizeBytes is the virtual size (vhd rounds up to its geometry).
+   * Create a blank disk image (fails when `path` exists). `path` is an absolute file path, or
+   * a bare file name ("dos.qcow2") for the app's own images folder (<dataDir>/images, handy
+   * for the web console, which cannot browse the host). `sizeMiB` 1..2097152 (2 TiB); the
+   * result's path is absolute and sizeBytes the virtual size (vhd rounds up to its geometry).
    */
   createDisk: { params: { path: string; sizeMiB: number; format: DiskImageFormat }; result: { path: string; format: DiskImageFormat; sizeBytes: number } };
   /** Plug or unplug the virtual network cable, running or not; the VM's settings keep it. */

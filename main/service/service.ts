@@ -2,6 +2,7 @@
 // the hypervisor, and the event stream. Both transports (Electron IPC, WebSocket) dispatch
 // into it; nothing here knows which one is calling.
 
+import { join } from 'node:path';
 import {
   API_METHODS, ApiError,
   type ApiEvent, type ApiMethod, type ApiParams, type ApiResult, type AppInfo, type InputEvent,
@@ -56,6 +57,7 @@ export class Service implements PerseusService {
       hypervisor: opts.hypervisor,
       snapshots: opts.snapshots ?? null,
       vmDir: opts.library.vmDir ? (id) => opts.library.vmDir!(id) : null,
+      imagesDir: join(opts.dataDir, 'images'),
       recentImages: opts.recentImages ?? null,
       setPowerState: (id, state) => { void opts.library.setPowerState(id, state); },
       liveState: async (id) => this.withLiveState(await this.record({ id })).state,

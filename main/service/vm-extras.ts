@@ -3,8 +3,8 @@
 // VM's go straight to main/snapshot here. Every snapshot operation of one VM runs after the
 // previous one has finished, so a delete's clean-up never races a take's new files.
 
-import { existsSync, rmSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import {
   ApiError, DISK_IMAGE_FORMATS, MEDIA_DRIVES,
   type ApiEvent, type DiskImageFormat, type MediaDrive, type RecentImage, type SnapshotNode, type SnapshotOperation,
@@ -24,6 +24,8 @@ export interface ExtrasDeps {
   snapshots: SnapshotStore | null;
   /** The VM's own folder (<dataDir>/vms/<id>). */
   vmDir: ((id: string) => string) | null;
+  /** Where createDisk puts images given by bare file name (<dataDir>/images). */
+  imagesDir: string | null;
   recentImages: { add(path: string, kind: RecentImage['kind']): void; list(kind?: RecentImage['kind']): RecentImage[] } | null;
   setPowerState(id: string, state: VmPowerState): void;
   /** The VM's power state as the hypervisor (or, for a VM not running here, the library) knows it. */
@@ -274,8 +276,17 @@ export class VmExtras {
   }
 
   createDisk(p: { path?: unknown; sizeMiB?: unknown; format?: unknown }): { path: string; format: DiskImageFormat; sizeBytes: number } {
-    if (typeof p.path !== 'string' || p.path === '' || !isAbsolute(p.path)) {
-      throw new ApiError('invalid', 'createDisk: path must be an absolute file path', [{ field: 'path', message: 'absolute path required' }]);
+    if (typeof p.path !== 'string' || p.path === '') {
+      throw new ApiError('invalid', 'createDisk: path is required', [{ field: 'path', message: 'required' }]);
+    }
+    let target = p.path;
+    if (!isAbsolute(target)) {
+      // A bare file name goes to the app's images folder; anything else relative is ambiguous.
+      if (!this.d.imagesDir || basename(target) !== target || target === '.' || target === '..' || /[\\/]/.test(target)) {
+        throw new ApiError('invalid', 'createDisk: path must be an absolute file path or a bare file name', [{ field: 'path', message: 'absolute path or file name required' }]);
+      }
+      mkdirSync(this.d.imagesDir, { recursive: true });
+      target = join(this.d.imagesDir, target);
     }
     if (typeof p.format !== 'string' || !DISK_IMAGE_FORMATS.includes(p.format as DiskImageFormat)) {
       throw new ApiError('invalid', `createDisk: format must be one of ${DISK_IMAGE_FORMATS.join(', ')}`, [{ field: 'format', message: 'unknown format' }]);
@@ -284,7 +295,7 @@ export class VmExtras {
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_DISK_MIB) {
       throw new ApiError('invalid', `createDisk: sizeMiB must be a whole number from 1 to ${MAX_DISK_MIB}`, [{ field: 'sizeMiB', message: 'out of range' }]);
     }
-    const path = resolve(p.path);
+    const path = resolve(target);
     if (existsSync(path)) throw new ApiError('conflict', `${path} already exists; choose another name`);
     let sizeBytes: number;
     try {

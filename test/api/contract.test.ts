@@ -315,7 +315,12 @@ describe.each([
     expect((await rejection(client.call('createDisk', { path: floppy, sizeMiB: 2, format: 'raw' }))).code).toBe('conflict');
     expect((await rejection(client.call('createDisk', { path: join(h.dataDir, 'x.img'), sizeMiB: 0, format: 'raw' }))).code).toBe('invalid');
     expect((await rejection(client.call('createDisk', { path: join(h.dataDir, 'x.img'), sizeMiB: 8, format: 'ext4' as never }))).code).toBe('invalid');
-    expect((await rejection(client.call('createDisk', { path: 'relative.img', sizeMiB: 8, format: 'raw' }))).code).toBe('invalid');
+    expect((await rejection(client.call('createDisk', { path: 'sub/relative.img', sizeMiB: 8, format: 'raw' }))).code).toBe('invalid');
+    expect((await rejection(client.call('createDisk', { path: '..', sizeMiB: 8, format: 'raw' }))).code).toBe('invalid');
+    // A bare file name lands in the app's images folder.
+    const named = await client.call('createDisk', { path: 'wizard.vdi', sizeMiB: 8, format: 'vdi' });
+    expect(named.path).toBe(join(h.dataDir, 'images', 'wizard.vdi'));
+    expect(existsSync(named.path)).toBe(true);
     const q = await client.call('createDisk', { path: join(h.dataDir, 'disk.qcow2'), sizeMiB: 64, format: 'qcow2' });
     expect(q.sizeBytes).toBe(64 * 1024 * 1024);
     expect(readFileSync(q.path).subarray(0, 4).toString('latin1')).toBe('QFI\xfb');
@@ -352,6 +357,7 @@ describe.each([
 
     // (Other tests in this data directory add their own images; look at this test's.)
     const recent = (await client.call('listRecentImages', {})).filter((r) => [floppy, iso, q.path].includes(r.path));
+    expect((await client.call('listRecentImages', { kind: 'disk' })).some((r) => r.path === named.path)).toBe(true);
     expect(recent.map((r) => [r.path, r.kind])).toEqual([[floppy, 'floppy'], [iso, 'cdrom'], [q.path, 'disk'], [floppy, 'disk']]);
     expect(recent.every((r) => r.exists)).toBe(true);
     expect((await client.call('listRecentImages', { kind: 'cdrom' })).map((r) => r.path)).toEqual([iso]);
