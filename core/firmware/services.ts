@@ -64,7 +64,7 @@ export class BuiltinFirmware {
     if (!cpu.code32) return undefined;
     let phys: number;
     try {
-      phys = cpu.translateRead((cpu.segBase[CS] + cpu.eip) | 0, 1) >>> 0;
+      phys = cpu.translateRead((cpu.segBase[CS] + cpu.eip) | 0, 1 /* supervisor read */) >>> 0;
     } catch {
       return undefined;
     }
