@@ -147,6 +147,22 @@ describe('perseus run network options reach the guest through the NE2000', () =>
     expect(accepted.length).toBe(1);
   });
 
+  it('--cable-disconnected on the RTL8139: the guest reads the link down in MSR and BMSR until the cable is plugged in', async () => {
+    const settings = settingsFromOptions(parseRunArgs(['--nic', 'rtl8139', '--memory', '4', '--cable-disconnected']));
+    const machine = (await buildMachine(settings, { writable: false })) as PcMachine;
+    cleanups.push(() => closeNetwork(machine));
+    // The guest's view: I/O BAR at 0xd000 (what POST would assign), then the media registers.
+    const IO = 0xd000;
+    machine.rtl8139!.writeConfig(0x10, IO | 1, 4);
+    machine.rtl8139!.writeConfig(0x04, 0x0005, 2);
+    const linkUp = () => ({ msrLinkFail: (machine.io.in8(IO + 0x58) & 0x04) !== 0, bmsrLinkUp: (machine.io.in16(IO + 0x64) & 0x04) !== 0 });
+    expect(linkUp()).toEqual({ msrLinkFail: true, bmsrLinkUp: false });
+    machineNetwork(machine)!.setLinkUp(true);
+    expect(linkUp()).toEqual({ msrLinkFail: false, bmsrLinkUp: true });
+    machineNetwork(machine)!.setLinkUp(false);
+    expect(linkUp()).toEqual({ msrLinkFail: true, bmsrLinkUp: false });
+  });
+
   it('bad network options are usage errors with the reason', () => {
     const settings = (args: string[]) => settingsFromOptions(parseRunArgs(args));
     expect(() => settings(['--forward', 'tcp:8080:80'])).toThrow(/need a network adapter/);
