@@ -9,6 +9,7 @@ import { Ne2000 } from '../../core/devices/ne2000.js';
 import { Rtl8139Pci } from '../../core/devices/rtl8139.js';
 import { NatBackend, NAT_MAC } from '../../main/net/nat.js';
 import { GUEST_MAC, TestGuest, ethFrame, ip, ipPacket, udpDatagram } from './guest.js';
+import { Ne2000IoDriver } from './ne2000-driver.js';
 
 const IO = 0xd000;
 const RX_RING = 0x10000;
@@ -66,75 +67,13 @@ class Driver {
   }
 }
 
-const NE = 0x300;
-
-/** The guest driver's side of an NE2000 (remote DMA through the data port), as a backend. */
-class Ne2000Driver {
-  readonly io = new IoBus();
-  readonly nic: Ne2000;
-  readonly linkUp = true;
-  private next = 0x47;
-
-  constructor(backend: NatBackend) {
-    this.nic = new Ne2000({ irq: () => undefined, backend, mac: Array.from(GUEST_MAC) });
-    const io = this.io;
-    io.register('ne2000', NE, 0x20, this.nic);
-    io.in8(NE + 0x1f); // reset
-    io.out8(NE, 0x21); // page 0, stop, abort DMA
-    io.out8(NE + 0x0e, 0x49); // word transfers
-    io.out8(NE + 0x0c, 0x04); // accept broadcast
-    io.out8(NE + 0x01, 0x46); io.out8(NE + 0x02, 0x80); io.out8(NE + 0x03, 0x46);
-    io.out8(NE, 0x61); // page 1
-    GUEST_MAC.forEach((b, i) => io.out8(NE + 1 + i, b));
-    io.out8(NE + 0x07, 0x47);
-    io.out8(NE, 0x22); // page 0, start
-    io.out8(NE + 0x0d, 0x00);
-  }
-
-  private remote(addr: number, count: number, cmd: number): void {
-    const io = this.io;
-    io.out8(NE + 0x08, addr & 0xff); io.out8(NE + 0x09, addr >> 8);
-    io.out8(NE + 0x0a, count & 0xff); io.out8(NE + 0x0b, count >> 8);
-    io.out8(NE, cmd);
-  }
-
-  send(frame: Uint8Array): void {
-    const len = Math.max(frame.length, 60);
-    const padded = new Uint8Array(len + (len & 1));
-    padded.set(frame);
-    this.remote(0x4000, padded.length, 0x12);
-    for (let i = 0; i < padded.length; i += 2) this.io.out16(NE + 0x10, padded[i] | (padded[i + 1] << 8));
-    this.io.out8(NE + 0x04, 0x40);
-    this.io.out8(NE + 0x05, len & 0xff); this.io.out8(NE + 0x06, len >> 8);
-    this.io.out8(NE, 0x26);
-    this.io.out8(NE + 0x07, 0xff);
-  }
-
-  receive(): Uint8Array | null {
-    this.nic.poll();
-    const io = this.io;
-    io.out8(NE, 0x62);
-    const curr = io.in8(NE + 0x07);
-    io.out8(NE, 0x22);
-    if (curr === this.next) return null;
-    this.remote(this.next << 8, 4, 0x0a);
-    const h = [0, 0].map(() => io.in16(NE + 0x10));
-    const next = h[0] >> 8;
-    const len = h[1] - 4;
-    const frame = new Uint8Array(len + (len & 1));
-    this.remote((this.next << 8) + 4, frame.length, 0x0a);
-    for (let i = 0; i < frame.length; i += 2) { const w = io.in16(NE + 0x10); frame[i] = w & 0xff; frame[i + 1] = w >> 8; }
-    this.next = next;
-    io.out8(NE + 0x03, next === 0x46 ? 0x7f : next - 1);
-    io.out8(NE + 0x07, 0xff);
-    return frame.subarray(0, len);
-  }
-}
-
 describe('NAT behind the NE2000', () => {
   it('DHCP and an HTTP fetch go through the card\'s remote DMA and receive ring', async () => {
     const nat = new NatBackend({ restrict: true });
-    const drv = new Ne2000Driver(nat);
+    const io = new IoBus();
+    const nic = new Ne2000({ irq: () => undefined, backend: nat, mac: Array.from(GUEST_MAC) });
+    io.register('ne2000', 0x300, 0x20, nic);
+    const drv = new Ne2000IoDriver(io, nic);
     const guest = new TestGuest(drv as never);
     const d = new Uint8Array(300);
     d.set([1, 1, 6], 0); d.set(GUEST_MAC, 28); d.set([0x63, 0x82, 0x53, 0x63, 53, 1, 1, 255], 236);
