@@ -87,6 +87,9 @@ export class VmExtras {
     if (!this.d.vmDir) return null;
     const path = this.suspendPath(vm.id);
     if (state === 'suspended' && existsSync(path)) return path;
+    if (state === 'suspended') {
+      this.d.emit({ type: 'log', id: vm.id, level: 'warn', message: `the saved state of "${vm.name}" is missing (${path}); it starts afresh` });
+    }
     if (existsSync(path)) rmSync(path, { force: true });
     return null;
   }

@@ -299,6 +299,14 @@ describe.each([
     expect(existsSync(statePath)).toBe(false);
     await client.call('sendInput', { id: vm.id, events: [{ type: 'text', text: 'before sleep' }] });
 
+    // A saved state that went missing: a warning, and a fresh start.
+    await client.call('suspend', { id: vm.id });
+    rmSync(statePath);
+    const missingFrom = events.length;
+    expect((await client.call('powerOn', { id: vm.id })).state).toBe('running');
+    expect(await inputsOf(vm.id)).toEqual([]);
+    expect(events.slice(missingFrom).some((e) => e.type === 'log' && e.level === 'warn' && /saved state .* is missing/.test(e.message))).toBe(true);
+
     await client.call('suspend', { id: vm.id });
     expect((await client.call('powerOff', { id: vm.id })).state).toBe('off');
     expect(existsSync(join(h.dataDir, 'vms', vm.id, 'suspended.state'))).toBe(false);
