@@ -74,8 +74,14 @@ function fatal(message: string): void {
 }
 
 /** Image files the guest may write to: floppies and hard disks (CD-ROMs are read-only media). */
-function writableImagePaths(settings: WorkerInit['settings']): string[] {
-  const paths = [settings.floppyA, settings.floppyB];
+/** The file's permission bits allow no writes (running as root we could write it anyway). */
+function isReadOnlyFile(path: string): boolean {
+  try { return (statSync(path).mode & 0o222) === 0; } catch { return false; }
+}
+
+/** The VM's hard-disk images (floppies are protected image by image in buildMachine). */
+function hardDiskPaths(settings: WorkerInit['settings']): string[] {
+  const paths: (string | null)[] = [];
   for (const drive of Object.values(settings.ide ?? {})) if (drive?.kind === 'disk') paths.push(drive.path);
   return paths.filter((p): p is string => typeof p === 'string' && p !== '');
 }
@@ -135,9 +141,8 @@ async function start(): Promise<void> {
     ...(ideDisks ? { ideDisks } : {}),
   });
   // A file whose permissions say read-only stays unwritten even when we could (running as root).
-  const readOnlyFiles = writableImagePaths(init.settings).filter((p) => {
-    try { return (statSync(p).mode & 0o222) === 0; } catch { return false; }
-  });
+  // A read-only floppy image does not stop snapshots: buildMachine keeps its writes in memory.
+  const readOnlyFiles = hardDiskPaths(init.settings).filter(isReadOnlyFile);
   try {
     await snap.loadSnapshotModule();
     if (init.snapshots && init.dataDir) {
@@ -162,6 +167,8 @@ async function start(): Promise<void> {
       liveDisks = opened.disks;
       if (Object.keys(liveDisks).length > 0) ideDisks = liveDisks;
     }
+    const readOnlyFloppies = [init.settings.floppyA, init.settings.floppyB].filter((p): p is string => !!p && isReadOnlyFile(p));
+    if (readOnlyFloppies.length > 0) log('warn', `read-only image ${readOnlyFloppies.join(', ')}: the guest's writes are discarded at power off`);
     if (readOnlyFiles.length > 0) {
       machine = await buildWith(false);
       log('warn', `read-only image ${readOnlyFiles.join(', ')}: the guest's writes are discarded at power off`);

@@ -2,7 +2,7 @@
 // Shared by `perseus run` (main/run/run.ts) and the hypervisor's VM workers, so both boot
 // machines the same way.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { VmSettings } from '../../core/api/contract.js';
 import type { HostClock, IdeAttachment, Machine, MachineConfig, SerialBackend } from '../../core/board/machine.js';
 import { PcMachine } from '../../core/board/pc.js';
@@ -103,8 +103,21 @@ function readRom(path: string, what: string): Uint8Array {
   return data;
 }
 
+/** The file's permission bits allow no writes (even root, who could, must leave it alone). */
+export function isReadOnlyFile(path: string): boolean {
+  try {
+    return (statSync(path).mode & 0o222) === 0;
+  } catch {
+    return false;
+  }
+}
+
 function openImage(path: string, writable: boolean, log: (m: string) => void): BlockDevice {
   if (!existsSync(path)) throw new SetupError(`image not found: ${path}`);
+  if (writable && isReadOnlyFile(path)) {
+    log(`read-only image ${path}: the guest's writes are discarded at power off (kept in memory)`);
+    writable = false;
+  }
   try {
     // Any format main/disk knows (raw, qcow2, vmdk, vdi, vhd), detected by content. Read-only
     // opens keep guest writes in a memory overlay.
