@@ -86,7 +86,7 @@ describe('ACCEPTANCE (issue 5.3): direct Linux boot of the shared Linux CD kerne
     });
     expect(m).toBeInstanceOf(PcMachine);
     const pc = m as PcMachine;
-    const deadline = Date.now() + 15 * 60_000;
+    const deadline = Date.now() + 20 * 60_000;
     let typed = false;
     let stop = '';
     while (Date.now() < deadline) {
@@ -103,5 +103,5 @@ describe('ACCEPTANCE (issue 5.3): direct Linux boot of the shared Linux CD kerne
     expect(typed).toBe(true);
     expect(stop).toBe('poweroff');
     expect(pc.poweredOff).toBe(true);
-  }, 16 * 60_000);
+  }, 21 * 60_000);
 });
