@@ -7,10 +7,18 @@ const NORMAL = '\0\x1b1234567890-=\b\tqwertyuiop[]\r\0asdfghjkl;\'`\0\\zxcvbnm,.
 const SHIFTED = '\0\x1b!@#$%^&*()_+\b\0QWERTYUIOP{}\r\0ASDFGHJKL:"~\0|ZXCVBNM<>?\0*\0 ';
 const KEYPAD = '789-456+1230.';
 
+// INT 16h's idle detector lives in our EBDA (not in TypeScript fields), so a machine saved
+// while a guest polls the keyboard continues exactly like the original.
+const EBDA_EMPTY_POLLS = 0x3e0, EBDA_IDLED = 0x3e1;
+
 export class KeyboardBios {
-  private emptyPolls = 0;
-  private idled = false;
   constructor(private readonly fw: FirmwareContext) {}
+
+  private ebda(o: number): number { return (this.fw.bda16(0x0e) << 4) + o; }
+  private get emptyPolls(): number { return this.fw.machine.memory.read8(this.ebda(EBDA_EMPTY_POLLS)); }
+  private set emptyPolls(v: number) { this.fw.machine.memory.write8(this.ebda(EBDA_EMPTY_POLLS), v); }
+  private get idled(): boolean { return this.fw.machine.memory.read8(this.ebda(EBDA_IDLED)) !== 0; }
+  private set idled(v: boolean) { this.fw.machine.memory.write8(this.ebda(EBDA_IDLED), v ? 1 : 0); }
 
   private push(word: number): void {
     const fw = this.fw;

@@ -157,7 +157,6 @@ export class BuiltinFirmware {
   }
 
   /** Deadline of a pending INT 15h AH=86h wait (virtual ns). */
-  private waitUntilNs: number | null = null;
 
   /** Next option-ROM scan address (C0000-EFFFF, 2 KiB steps). */
   private nextRomScan = 0xe0000;
@@ -389,11 +388,17 @@ export class BuiltinFirmware {
       case 0x89: return this.system.switchToProtectedMode();
       case 0xc2: return this.mouse.handle();
       case 0x86: {
-        // Wait CX:DX microseconds of virtual time, halting between interrupts.
-        const now = m.clock.now();
-        if (this.waitUntilNs === null) this.waitUntilNs = now + ((fw.r16(CX) << 16) | fw.r16(DX)) * 1000;
-        if (now < this.waitUntilNs) { fw.setRetry(true); return; }
-        this.waitUntilNs = null;
+        // Wait CX:DX microseconds of virtual time, halting between interrupts. The deadline
+        // lives in the BDA (wait count at 40:9C, active flag 40:A0 bit 0, as IBM's BIOS keeps
+        // them) so a machine saved mid-wait resumes it: microseconds modulo 2^32, compared as
+        // a signed difference.
+        const nowUs = Math.floor(m.clock.now() / 1000) >>> 0;
+        if ((fw.bda8(0xa0) & 1) === 0) {
+          fw.setBda32(0x9c, nowUs + ((fw.r16(CX) << 16) | fw.r16(DX)));
+          fw.setBda8(0xa0, fw.bda8(0xa0) | 1);
+        }
+        if (((fw.bda32(0x9c) - nowUs) | 0) > 0) { fw.setRetry(true); return; }
+        fw.setBda8(0xa0, fw.bda8(0xa0) & ~1);
         fw.result(true);
         return;
       }

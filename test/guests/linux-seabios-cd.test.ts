@@ -19,6 +19,9 @@ describe.runIf(ready)('Linux CD, SeaBIOS, NE2000-PCI on the NAT', () => {
     guest = await LinuxGuest.start(iso!, { firmware: 'seabios', from: 'cd', nic: 'ne2k-pci', forwards: [{ protocol: 'tcp', hostPort: 0, guestPort: 7000 }] });
     await checkShell(guest);
     bootedState = guest.machine.saveState();
+    // Issue 6 acceptance 3 for this guest: save → load → save is byte-identical.
+    guest.machine.loadState(bootedState);
+    expect(Buffer.from(guest.machine.saveState()).equals(Buffer.from(bootedState))).toBe(true);
   }, LINUX_BOOT_MS + 300_000);
 
   it('survives a snapshot revert: timers, serial port and APIC keep working', async () => {
