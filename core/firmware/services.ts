@@ -230,7 +230,8 @@ export class BuiltinFirmware {
     const m = this.machine;
     let plan;
     try {
-      plan = planLinuxBoot(files, this.tables ? m.memory.ramSize - 0x10000 : m.memory.ramSize);
+      // Below the ACPI tables (they start at the lowest E820 entry POST added).
+      plan = planLinuxBoot(files, Math.min(m.memory.ramSize, ...(this.tables?.e820 ?? []).map((e) => e[0])));
     } catch (e) {
       if (!(e instanceof LinuxBootError)) throw e;
       this.say(`Cannot boot the kernel: ${e.message}`);
