@@ -13,6 +13,7 @@ import { parseRunArgs, settingsFromOptions } from '../../main/run/run.js';
 import { buildMachine, SetupError } from '../../main/run/setup.js';
 import { readIsoFile } from '../helpers/iso9660.js';
 import { sharedFile } from '../helpers/shared.js';
+import { builtinPc, runUntilScreen } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perseus-linux-boot-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,6 +71,27 @@ describe('direct Linux boot: layout and errors', () => {
     expect(() => planLinuxBoot({ kernel: new Uint8Array(4096), initrd: null, cmdline: '' }, 1 << 27)).toThrow(LinuxBootError);
     const files = linuxFiles();
     if (files) await expect(build(files.kernel, ['--firmware', 'seabios'])).rejects.toThrow(/built-in firmware/);
+  });
+});
+
+describe('direct Linux boot: POST hands over to the kernel', () => {
+  it('loads kernel and initrd below the ACPI tables and the real-mode setup runs on the BIOS services', async () => {
+    const files = linuxFiles();
+    if (!files) return;
+    const { readFileSync } = await import('node:fs');
+    const kernel = new Uint8Array(readFileSync(files.kernel));
+    const initrd = new Uint8Array(readFileSync(files.initrd));
+    const { m, fw } = builtinPc({ memoryMiB: 64 });
+    fw.setDirectLinuxBoot({ kernel, initrd, cmdline: 'console=ttyS0' });
+    // The setup code prints through INT 10h and probes EDD through INT 13h before it enters
+    // protected mode and the decompressor.
+    expect(runUntilScreen(m, 'Probing EDD', 30_000_000)).toBeGreaterThan(0);
+    expect(m.screen().text).toContain('Booting the Linux kernel...');
+    const rdAddr = m.memory.read32(0x10218) >>> 0, rdSize = m.memory.read32(0x1021c) >>> 0;
+    expect(rdSize).toBe(initrd.length);
+    expect(rdAddr + rdSize).toBeLessThanOrEqual(Math.min(...fw.tables!.e820.map((e) => e[0])));
+    for (const i of [0, 1, 4096, rdSize - 1]) expect(m.memory.read8(rdAddr + i)).toBe(initrd[i]);
+    expect(m.memory.read8(0x10210)).toBe(0xff);
   });
 });
 
