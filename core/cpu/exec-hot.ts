@@ -114,8 +114,55 @@ function memOperand(c: Cpu, modrm: number, size: number): number {
   return (c.segBase[seg] + off) | 0;
 }
 
-/** Offset of a 32-bit-address memory operand (mod != 3, SIB and displacement); sets eaSeg. */
+/**
+ * Offset of a 32-bit-address memory operand (mod != 3, SIB and displacement); sets eaSeg.
+ * When the longest tail (SIB + disp32) lies in the fetch window, the bytes are read straight
+ * from it with one check instead of one per byte.
+ */
 function ea32(c: Cpu, modrm: number): number {
+  const eip = c.eip;
+  if (eip < c.fetchEipLo || eip + 5 > c.fetchEipHi) return ea32Fetch(c, modrm);
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  const regs = c.regs;
+  const m = c.mem;
+  const start = c.fetchAdj + eip;
+  let i = start;
+  let off: number;
+  let seg = SEG_DS;
+  if (rm === 4) {
+    const sib = m[i++];
+    const base = sib & 7;
+    const index = (sib >> 3) & 7;
+    off = index === 4 ? 0 : regs[index] << (sib >> 6);
+    if (base === 5 && mod === 0) {
+      off = (off + (m[i] | (m[i + 1] << 8) | (m[i + 2] << 16) | (m[i + 3] << 24))) | 0;
+      i += 4;
+    } else {
+      off = (off + regs[base]) | 0;
+      if (base === 4 || base === 5) seg = SEG_SS;
+    }
+  } else if (rm === 5 && mod === 0) {
+    off = m[i] | (m[i + 1] << 8) | (m[i + 2] << 16) | (m[i + 3] << 24);
+    i += 4;
+  } else {
+    off = regs[rm];
+    if (rm === 5) seg = SEG_SS;
+  }
+  if (mod === 1) {
+    off = (off + ((m[i] << 24) >> 24)) | 0;
+    i++;
+  } else if (mod === 2) {
+    off = (off + (m[i] | (m[i + 1] << 8) | (m[i + 2] << 16) | (m[i + 3] << 24))) | 0;
+    i += 4;
+  }
+  c.eip = eip + (i - start);
+  c.eaSeg = c.segOverride >= 0 ? c.segOverride : seg;
+  return off;
+}
+
+/** ea32 through fetch8/fetch32 (near the end of the window or of the CS limit). */
+function ea32Fetch(c: Cpu, modrm: number): number {
   const mod = modrm >> 6;
   const rm = modrm & 7;
   const regs = c.regs;
