@@ -6,10 +6,10 @@ import { AH, AL, BH, BL, CF, CH, CL, CS, DH, DL, DS, DX, ES, IF, SI, SP, SS, typ
 
 /** Baud rate divisors for INT 14h AH=00h bits 7-5: 110 ... 9600 baud. */
 const DIVISORS = [1047, 768, 384, 192, 96, 48, 24, 12];
-/** Microseconds per timer tick (65536 / 1.193182 MHz). */
-const TICK_US = 54925;
-// BDA: user wait flag pointer (98h), wait count in microseconds (9Ch), wait active flag (A0h).
-const WAIT_PTR = 0x98, WAIT_COUNT = 0x9c, WAIT_ACTIVE = 0xa0;
+// INT 15h 83h: the user's flag pointer at BDA 98h (as IBM's BIOS keeps it), "83h wait active"
+// in BDA A0h bit 1 (bit 0 is INT 15h 86h's, which keeps its deadline at 9Ch) and the deadline
+// (virtual microseconds modulo 2^32) in the EBDA, so both survive a snapshot.
+const WAIT_PTR = 0x98, WAIT_ACTIVE = 0xa0, EVENT_WAIT = 0x02, EBDA_EVENT_DEADLINE = 0x40;
 
 export class SystemBios {
   constructor(private readonly fw: FirmwareContext) {}
@@ -104,27 +104,29 @@ export class SystemBios {
     }
   }
 
+  private nowUs(): number { return Math.floor(this.fw.machine.clock.now() / 1000) >>> 0; }
+  private deadlineAddr(): number { return (this.fw.bda16(0x0e) << 4) + EBDA_EVENT_DEADLINE; }
+
   /** INT 15h AH=83h: AL=00h set bit 7 of ES:BX after CX:DX microseconds; AL=01h cancel. */
   eventWait(): void {
     const fw = this.fw;
-    if (fw.r8(AL) === 0x01) { fw.setBda8(WAIT_ACTIVE, 0); fw.result(true); return; }
+    const active = fw.bda8(WAIT_ACTIVE);
+    if (fw.r8(AL) === 0x01) { fw.setBda8(WAIT_ACTIVE, active & ~EVENT_WAIT); fw.result(true); return; }
     if (fw.r8(AL) !== 0x00) { fw.result(false, 0x86); return; }
-    if (fw.bda8(WAIT_ACTIVE) & 1) { fw.result(false, 0x80); return; } // one wait at a time
+    if (active & EVENT_WAIT) { fw.result(false, 0x80); return; } // one wait at a time
     fw.setBda16(WAIT_PTR, fw.r16(3 /* BX */));
     fw.setBda16(WAIT_PTR + 2, fw.seg(ES));
-    fw.setBda32(WAIT_COUNT, ((fw.r16(1 /* CX */) << 16) | fw.r16(DX)) >>> 0);
-    fw.setBda8(WAIT_ACTIVE, 1);
+    fw.machine.memory.write32(this.deadlineAddr(), (this.nowUs() + ((fw.r16(1 /* CX */) << 16) | fw.r16(DX))) | 0);
+    fw.setBda8(WAIT_ACTIVE, active | EVENT_WAIT);
     fw.result(true);
   }
 
-  /** Called on every timer tick: count the event wait down and post its flag. */
+  /** Called on every timer tick: post the event wait's flag once its time has come. */
   tick(): void {
     const fw = this.fw;
-    if (!(fw.bda8(WAIT_ACTIVE) & 1)) return;
-    const left = fw.bda32(WAIT_COUNT);
-    if (left > TICK_US) { fw.setBda32(WAIT_COUNT, left - TICK_US); return; }
-    fw.setBda32(WAIT_COUNT, 0);
-    fw.setBda8(WAIT_ACTIVE, 0x80);
+    if (!(fw.bda8(WAIT_ACTIVE) & EVENT_WAIT)) return;
+    if (((fw.machine.memory.read32(this.deadlineAddr()) - this.nowUs()) | 0) > 0) return;
+    fw.setBda8(WAIT_ACTIVE, fw.bda8(WAIT_ACTIVE) & ~EVENT_WAIT);
     const flag = ((fw.bda16(WAIT_PTR + 2) << 4) + fw.bda16(WAIT_PTR)) >>> 0;
     fw.machine.memory.write8(flag, fw.machine.memory.read8(flag) | 0x80);
   }
