@@ -107,6 +107,12 @@ export class Cpu implements Stateful, FpuMemory {
   readonly segBase = new Int32Array(6);
   readonly segLimit = new Int32Array(6);
   readonly segFlags = new Int32Array(6);
+  /**
+   * Per segment, the highest offset the fast limit check accepts: limit >>> 0 for a present,
+   * expand-up segment, -1 (always the slow check) for expand-down data or a null selector.
+   * Kept by setSegment and postLoad.
+   */
+  readonly segFastLimit = new Float64Array(6);
   cpl = 0;
   cr0 = 0x60000010;
   cr2 = 0;
@@ -234,6 +240,11 @@ export class Cpu implements Stateful, FpuMemory {
   readonly readMap: Int32Array;
   readonly writeMap: Int32Array;
   readonly watchPage: Uint8Array;
+  /**
+   * memory.a20Mask as of the last A20 change (through memory.onA20Change, chained) or run
+   * boundary, for the linear-access fast paths; the slow paths read memory.a20Mask.
+   */
+  private a20Mask = -1;
 
   constructor(readonly memory: PhysicalMemory, readonly io: IoBus) {
     this.mem = memory.mem;
@@ -242,12 +253,18 @@ export class Cpu implements Stateful, FpuMemory {
     this.readMap = memory.readMap;
     this.writeMap = memory.writeMap;
     this.watchPage = memory.watchPage;
+    const previous = memory.onA20Change;
+    memory.onA20Change = (enabled: boolean): void => {
+      previous(enabled);
+      this.a20Mask = memory.a20Mask;
+    };
     this.reset();
   }
 
   // ------------------------------------------------------------------ reset and modes
 
   reset(): void {
+    this.a20Mask = this.memory.a20Mask;
     this.regs.fill(0);
     this.regs[REG_EDX] = CPU_SIGNATURE;
     this.eip = 0xfff0;
@@ -309,12 +326,18 @@ export class Cpu implements Stateful, FpuMemory {
     this.segBase[seg] = base;
     this.segLimit[seg] = limit;
     this.segFlags[seg] = flags;
+    this.updateFastLimit(seg);
     if (seg === SEG_CS) {
       this.fetchEipHi = 0;
       this.code32 = this.opsize32 = this.addrsize32 = this.protectedMode && (flags & SF_DB) !== 0;
     } else if (seg === SEG_SS) {
       this.stack32 = this.protectedMode && (flags & SF_DB) !== 0;
     }
+  }
+
+  private updateFastLimit(seg: number): void {
+    const kind = this.segFlags[seg] & 0x9c; // P S code expand-down
+    this.segFastLimit[seg] = kind < 0x80 || kind === 0x94 ? -1 : this.segLimit[seg] >>> 0;
   }
 
   /** Real-mode / v86 segment load: only selector and base change (keeps unreal-mode limits). */
@@ -442,9 +465,7 @@ export class Cpu implements Stateful, FpuMemory {
    * mode also for a segment register loaded with a null selector (cached with P = 0).
    */
   checkLimit(seg: number, off: number, size: number): void {
-    const end = (off >>> 0) + size - 1;
-    const kind = this.segFlags[seg] & 0x9c; // P S code expand-down
-    if (end > (this.segLimit[seg] >>> 0) || kind < 0x80 || kind === 0x94) this.limitSlow(seg, off, size);
+    if ((off >>> 0) + size - 1 > this.segFastLimit[seg]) this.limitSlow(seg, off, size);
   }
 
   private limitSlow(seg: number, off: number, size: number): void {
@@ -750,10 +771,10 @@ export class Cpu implements Stateful, FpuMemory {
 
   /** Physical address of `lin` from the TLB (or paging off), or -1 when a walk is needed. */
   private fastPhys(lin: number, need: number): number {
-    if (!this.pagingOn) return lin & this.memory.a20Mask;
+    if (!this.pagingOn) return lin & this.a20Mask;
     const page = lin >>> 12;
     if ((this.tlbFlags[page] & need) === 0) return -1;
-    return (this.tlbPhys[page] | (lin & 0xfff)) & this.memory.a20Mask;
+    return (this.tlbPhys[page] | (lin & 0xfff)) & this.a20Mask;
   }
 
   readLinear8(lin: number): number {
@@ -1087,6 +1108,7 @@ export class Cpu implements Stateful, FpuMemory {
     const first = this.instructionCount;
     const stop = first + maxInstructions;
     this.pollCountdown = 0;
+    this.a20Mask = this.memory.a20Mask;
     while (this.instructionCount < stop) {
       if (this.halted) {
         if (!this.pollInterrupts()) break;
@@ -1117,6 +1139,7 @@ export class Cpu implements Stateful, FpuMemory {
   private runInner(stop: number): void {
     const regs = this.regs;
     while (this.instructionCount < stop && !this.halted) {
+      this.a20Mask = this.memory.a20Mask; // in case someone replaced memory.onA20Change
       if (this.intShadow || this.nmiPending || (this.flags & (FLAG_TF | FLAG_RF)) !== 0 || (this.dr[7] & 0xff) !== 0) {
         this.stepChecked();
         continue;
@@ -1271,6 +1294,8 @@ export class Cpu implements Stateful, FpuMemory {
   };
 
   postLoad(): void {
+    for (let seg = 0; seg < 6; seg++) this.updateFastLimit(seg);
+    this.a20Mask = this.memory.a20Mask;
     this.flushTlb(true);
     this.pagingOn = (this.cr0 & CR0_PG) !== 0 && (this.cr0 & CR0_PE) !== 0;
     const cpl = this.cpl;
