@@ -91,7 +91,7 @@ for (let i = 0; i < 256; i++) {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-// TLB entry flag bits (tlbFlags)
+// TLB entry flag bits (low bits of a tlb entry; the physical page address is above them)
 const TLB_SUP_READ = 1, TLB_USER_READ = 2, TLB_SUP_WRITE = 4, TLB_USER_WRITE = 8, TLB_GLOBAL = 16;
 const TLB_LIST_MAX = 8192;
 /** How often (in instructions) a running CPU with IF=1 asks the interrupt controller. */
@@ -220,8 +220,8 @@ export class Cpu implements Stateful, FpuMemory {
   fetchAdj = 0;
 
   // TLB: per linear page, the physical page address and permission bits.
-  private readonly tlbPhys = new Int32Array(1 << 20);
-  private readonly tlbFlags = new Uint8Array(1 << 20);
+  /** Per linear page: physical page address | TLB_* permission bits; 0 = no entry. */
+  private readonly tlb = new Int32Array(1 << 20);
   private readonly tlbList = new Int32Array(TLB_LIST_MAX);
   private tlbCount = 0;
   private tlbOverflow = false;
@@ -490,12 +490,12 @@ export class Cpu implements Stateful, FpuMemory {
     this.fetchEipHi = 0;
     if (this.tlbOverflow) {
       if (includeGlobal) {
-        this.tlbFlags.fill(0);
+        this.tlb.fill(0);
         this.tlbOverflow = false;
         this.tlbCount = 0;
         return;
       }
-      const f = this.tlbFlags;
+      const f = this.tlb;
       for (let i = 0; i < f.length; i++) if ((f[i] & TLB_GLOBAL) === 0) f[i] = 0;
       this.tlbOverflow = false;
       this.tlbCount = 0;
@@ -503,7 +503,7 @@ export class Cpu implements Stateful, FpuMemory {
       if (this.tlbCount >= TLB_LIST_MAX) this.tlbOverflow = true;
       return;
     }
-    const list = this.tlbList, f = this.tlbFlags;
+    const list = this.tlbList, f = this.tlb;
     let kept = 0;
     for (let i = 0; i < this.tlbCount; i++) {
       const p = list[i];
@@ -514,7 +514,7 @@ export class Cpu implements Stateful, FpuMemory {
   }
 
   invalidatePage(linear: number): void {
-    this.tlbFlags[linear >>> 12] = 0;
+    this.tlb[linear >>> 12] = 0;
     this.fetchEipHi = 0;
   }
 
@@ -596,12 +596,11 @@ export class Cpu implements Stateful, FpuMemory {
       if (rw && us) f |= TLB_USER_WRITE;
     }
     if (global && (cr4 & CR4_PGE)) f |= TLB_GLOBAL;
-    if (this.tlbFlags[page] === 0) {
+    if (this.tlb[page] === 0) {
       if (this.tlbCount < TLB_LIST_MAX) this.tlbList[this.tlbCount++] = page;
       else this.tlbOverflow = true;
     }
-    this.tlbFlags[page] = f;
-    this.tlbPhys[page] = phys;
+    this.tlb[page] = phys | f;
     return phys | (lin & 0xfff);
   }
 
@@ -619,14 +618,16 @@ export class Cpu implements Stateful, FpuMemory {
   translateRead(lin: number, need: number): number {
     if (!this.pagingOn) return lin & this.memory.a20Mask;
     const page = lin >>> 12;
-    if (this.tlbFlags[page] & need) return (this.tlbPhys[page] | (lin & 0xfff)) & this.memory.a20Mask;
+    const t = this.tlb[page];
+    if (t & need) return ((t & ~0xfff) | (lin & 0xfff)) & this.memory.a20Mask;
     return this.walk(lin, false, need === TLB_USER_READ) & this.memory.a20Mask;
   }
 
   translateWrite(lin: number, need: number): number {
     if (!this.pagingOn) return lin & this.memory.a20Mask;
     const page = lin >>> 12;
-    if (this.tlbFlags[page] & need) return (this.tlbPhys[page] | (lin & 0xfff)) & this.memory.a20Mask;
+    const t = this.tlb[page];
+    if (t & need) return ((t & ~0xfff) | (lin & 0xfff)) & this.memory.a20Mask;
     return this.walk(lin, true, need === TLB_USER_WRITE) & this.memory.a20Mask;
   }
 
@@ -773,8 +774,9 @@ export class Cpu implements Stateful, FpuMemory {
   private fastPhys(lin: number, need: number): number {
     if (!this.pagingOn) return lin & this.a20Mask;
     const page = lin >>> 12;
-    if ((this.tlbFlags[page] & need) === 0) return -1;
-    return (this.tlbPhys[page] | (lin & 0xfff)) & this.a20Mask;
+    const t = this.tlb[page];
+    if ((t & need) === 0) return -1;
+    return ((t & ~0xfff) | (lin & 0xfff)) & this.a20Mask;
   }
 
   readLinear8(lin: number): number {
