@@ -11,7 +11,7 @@ import { LinuxBootError, planLinuxBoot, type LinuxBootFiles } from './linux-boot
 import { MouseBios } from './mouse.js';
 import { PciBios, setupPci } from './pcibios.js';
 import { SystemBios } from './system-services.js';
-import { installTables, type InstalledTables } from './tables.js';
+import { installTables, tablesE820, type InstalledTables } from './tables.js';
 import { VideoBios } from './video.js';
 
 const EBDA_SEGMENT = 0x9fc0;
@@ -231,7 +231,7 @@ export class BuiltinFirmware {
     let plan;
     try {
       // Below the ACPI tables (they start at the lowest E820 entry POST added).
-      plan = planLinuxBoot(files, Math.min(m.memory.ramSize, ...(this.tables?.e820 ?? []).map((e) => e[0])));
+      plan = planLinuxBoot(files, Math.min(m.memory.ramSize, ...tablesE820(m.memory.ramSize).map((e) => e[0])));
     } catch (e) {
       if (!(e instanceof LinuxBootError)) throw e;
       this.say(`Cannot boot the kernel: ${e.message}`);
@@ -344,7 +344,7 @@ export class BuiltinFirmware {
       [EBDA_SEGMENT << 4, 0xa0000 - (EBDA_SEGMENT << 4), 2],
       [0xf0000, 0x10000, 2],
     ];
-    const tables = this.tables?.e820 ?? [];
+    const tables = tablesE820(ram);
     const usableTop = tables.length ? Math.min(...tables.map((t) => t[0])) : ram;
     if (ram > 0x100000) map.push([0x100000, usableTop - 0x100000, 1]);
     map.push(...tables);

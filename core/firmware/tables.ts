@@ -8,7 +8,7 @@ import type { PcMachine } from '../board/pc.js';
 import { CPU_MODELS, cpuidLeaf, type CpuModelName } from '../cpu/system/cpuid.js';
 import { buildAcpiTables } from './acpi.js';
 import { buildMpTable } from './mptable.js';
-import { ACPI_REGION_SIZE, FSEG_TABLES_OFFSET, FSEG_TABLES_SIZE } from './platform.js';
+import { ACPI_NVS_SIZE, ACPI_REGION_SIZE, FSEG_TABLES_OFFSET, FSEG_TABLES_SIZE } from './platform.js';
 import { BIOS_SEGMENT } from './rom.js';
 import { buildSmbios } from './smbios.js';
 
@@ -38,10 +38,23 @@ export function cpuSignature(m: PcMachine): { signature: number; features: numbe
   return { signature: out[0] >>> 0, features: out[3] >>> 0, model, hasApic: facts.hasApic === true };
 }
 
+const MIN_RAM_FOR_TABLES = 4 * 1024 * 1024;
+
+/**
+ * The E820 entries of the ACPI region for a RAM size (empty when POST installs no tables). A
+ * function of the configuration only, so a machine restored from a saved state reports the
+ * same map as the one that ran POST.
+ */
+export function tablesE820(ramBytes: number): [number, number, number][] {
+  if (ramBytes < MIN_RAM_FOR_TABLES) return [];
+  const nvs = ramBytes - ACPI_NVS_SIZE;
+  return [[ramBytes - ACPI_REGION_SIZE, nvs - (ramBytes - ACPI_REGION_SIZE), 3], [nvs, ACPI_NVS_SIZE, 4]];
+}
+
 export function installTables(m: PcMachine): InstalledTables | null {
   const mem = m.memory;
   const ram = mem.ramSize;
-  if (ram < 4 * 1024 * 1024) return null; // no room worth reserving for tables
+  if (ram < MIN_RAM_FOR_TABLES) return null; // no room worth reserving for tables
   // Shadow the F segment: reads come from the ROM, writes go to RAM; copy; then RAM read-write.
   setPam(m, 2);
   const rom = new Uint8Array(0x10000);
@@ -100,7 +113,7 @@ export function installTables(m: PcMachine): InstalledTables | null {
   if (smbiosEntryAddress !== smbiosEntryAt) throw new Error('SMBIOS layout mismatch');
   setPam(m, 1);
   return {
-    e820: [[ram - ACPI_REGION_SIZE, acpi.reclaim[1], 3], [acpi.nvs[0], acpi.nvs[1], 4]],
+    e820: [[acpi.reclaim[0], acpi.reclaim[1], 3], [acpi.nvs[0], acpi.nvs[1], 4]],
     rsdpAddress,
     mpFloatingAddress,
     smbiosEntryAddress,
