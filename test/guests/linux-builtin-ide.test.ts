@@ -1,0 +1,3 @@
+import { builtinLinuxSuite } from './linux-builtin.js';
+
+builtinLinuxSuite('ide');
