@@ -56,7 +56,10 @@ export async function checkNat(g: LinuxGuest): Promise<void> {
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
   try {
     const port = udp.address().port;
-    const reply = await g.sh(`echo udp-hello | nc -u -w 3 10.0.2.2 ${port}`, 180_000);
+    // stdin stays open a moment: nc quits at its end, and the answer must arrive before that.
+    const reply = await g.sh(`(echo udp-hello; sleep 3) | nc -u -w 5 10.0.2.2 ${port}`, 180_000);
+    // The NAT's host socket delivers asynchronously: give the event loop a moment.
+    for (let i = 0; i < 50 && datagrams.length === 0; i++) await g.runFor(100);
     expect(datagrams.map((d) => d.trim())).toContain('udp-hello');
     expect(reply).toContain('echo:udp-hello');
   } finally {
