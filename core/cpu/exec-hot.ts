@@ -12,7 +12,7 @@ import type { Cpu } from './cpu.js';
 import { LZ_NONE, PARITY, REG_EAX } from './cpu.js';
 import { arith, dec, div1, imulTrunc, inc, mul1, neg, shift } from './alu.js';
 import { execute0F } from './exec0f.js';
-import { checkLock, dataLinear, decodeModrm, execute, getRmV, group5, IS_PREFIX, prefixes, R8, setRmV } from './exec.js';
+import { checkLock, dataLinear, decodeModrm, ea32Fetch, execute, getRmV, group5, IS_PREFIX, prefixes, R8, setRmV } from './exec.js';
 import { EXC_UD, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from './system/constants.js';
 
 type Handler = (c: Cpu, op: number) => void;
@@ -157,36 +157,6 @@ function ea32(c: Cpu, modrm: number): number {
     i += 4;
   }
   c.eip = eip + (i - start);
-  c.eaSeg = c.segOverride >= 0 ? c.segOverride : seg;
-  return off;
-}
-
-/** ea32 through fetch8/fetch32 (near the end of the window or of the CS limit). */
-function ea32Fetch(c: Cpu, modrm: number): number {
-  const mod = modrm >> 6;
-  const rm = modrm & 7;
-  const regs = c.regs;
-  let off: number;
-  let seg = SEG_DS;
-  if (rm === 4) {
-    const sib = c.fetch8();
-    const base = sib & 7;
-    const index = (sib >> 3) & 7;
-    off = index === 4 ? 0 : regs[index] << (sib >> 6);
-    if (base === 5 && mod === 0) {
-      off = (off + c.fetch32()) | 0;
-    } else {
-      off = (off + regs[base]) | 0;
-      if (base === 4 || base === 5) seg = SEG_SS;
-    }
-  } else if (rm === 5 && mod === 0) {
-    off = c.fetch32();
-  } else {
-    off = regs[rm];
-    if (rm === 5) seg = SEG_SS;
-  }
-  if (mod === 1) off = (off + c.fetchS8()) | 0;
-  else if (mod === 2) off = (off + c.fetch32()) | 0;
   c.eaSeg = c.segOverride >= 0 ? c.segOverride : seg;
   return off;
 }

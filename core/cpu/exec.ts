@@ -73,8 +73,11 @@ function decodeEa16(c: Cpu, modrm: number): void {
   c.eaLinear = (c.segBase[seg] + off) | 0;
 }
 
-/** The memory operand (mod != 3) of a 32-bit address, with SIB. */
-function decodeEa32(c: Cpu, modrm: number): void {
+/**
+ * The offset of a 32-bit memory operand (mod != 3, SIB and displacement read through fetch8/
+ * fetch32); sets c.eaSeg. exec-hot.ts reads straight from the fetch window when it can.
+ */
+export function ea32Fetch(c: Cpu, modrm: number): number {
   const mod = modrm >> 6;
   const rm = modrm & 7;
   const regs = c.regs;
@@ -99,10 +102,15 @@ function decodeEa32(c: Cpu, modrm: number): void {
   }
   if (mod === 1) off = (off + c.fetchS8()) | 0;
   else if (mod === 2) off = (off + c.fetch32()) | 0;
-  if (c.segOverride >= 0) seg = c.segOverride;
-  c.eaSeg = seg;
+  c.eaSeg = c.segOverride >= 0 ? c.segOverride : seg;
+  return off;
+}
+
+/** The memory operand (mod != 3) of a 32-bit address, with SIB. */
+function decodeEa32(c: Cpu, modrm: number): void {
+  const off = ea32Fetch(c, modrm);
   c.eaOffset = off;
-  c.eaLinear = (c.segBase[seg] + off) | 0;
+  c.eaLinear = (c.segBase[c.eaSeg] + off) | 0;
 }
 
 /** Linear address of a memory operand at offset `off` in the default data segment (or override). */
