@@ -46,22 +46,28 @@ export async function checkNat(g: LinuxGuest): Promise<void> {
     http.close();
   }
 
-  // UDP: the guest sends a datagram to a host echo server and prints the answer.
+  // UDP both ways. The guest's busybox nc has no -u, so the exchange is a TFTP read (busybox
+  // tftp): the guest's request reaches a server on 127.0.0.1, the server's DATA comes back
+  // through the NAT and the guest ACKs it.
+  const payload = `udp-hello-${Date.now()}`;
   const udp = createSocket('udp4');
-  const datagrams: string[] = [];
+  const seen: number[] = [];
   udp.on('message', (msg, rinfo) => {
-    datagrams.push(msg.toString());
-    udp.send(Buffer.from(`echo:${msg.toString().trim()}`), rinfo.port, rinfo.address);
+    const op = msg.readUInt16BE(0);
+    seen.push(op);
+    if (op === 1) {
+      const data = Buffer.concat([Buffer.from([0, 3, 0, 1]), Buffer.from(`${payload}\n`)]);
+      udp.send(data, rinfo.port, rinfo.address);
+    }
   });
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
   try {
     const port = udp.address().port;
-    // stdin stays open a moment: nc quits at its end, and the answer must arrive before that.
-    const reply = await g.sh(`(echo udp-hello; sleep 3) | nc -u -w 5 10.0.2.2 ${port}`, 180_000);
-    // The NAT's host socket delivers asynchronously: give the event loop a moment.
-    for (let i = 0; i < 50 && datagrams.length === 0; i++) await g.runFor(100);
-    expect(datagrams.map((d) => d.trim())).toContain('udp-hello');
-    expect(reply).toContain('echo:udp-hello');
+    const got = await g.sh(`tftp -g -r hello.txt -l /tmp/udp.txt 10.0.2.2 ${port} && cat /tmp/udp.txt`, 180_000);
+    expect(got).toContain(payload);
+    // The host saw the request (RRQ, opcode 1) and the guest's ACK (opcode 4).
+    for (let i = 0; i < 50 && !seen.includes(4); i++) await g.runFor(100);
+    expect(seen).toEqual([1, 4]);
   } finally {
     udp.close();
   }
