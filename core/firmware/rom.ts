@@ -47,6 +47,8 @@ export const ENTRY = {
   // BIOS32 service directory header ("_32_", 16-byte aligned), its 32-bit entry, the 32-bit
   // PCI BIOS entry, the IRQ 12 handler and where the mouse handler returns to.
   bios32Header: 0xd100, bios32: 0xd110, pci32: 0xd120, int74: 0xd130, int74Return: 0xd13f,
+  // IRQ 6 at IBM's diskette interrupt address; IRQ 14/15 (no conventional address).
+  int0e: 0xef57, int76: 0xd150, int77: 0xd170,
 } as const;
 
 /** Services entered from 32-bit protected mode (OUT then a 32-bit RETF). */
@@ -124,6 +126,21 @@ export function buildBiosRom(): RomLayout {
   put(ENTRY.int74, [0x60, 0x1e, 0x06, ...OUT_TRAP, 0xb0, 0x20, 0xe6, 0xa0, 0xe6, 0x20, 0x07, 0x1f, 0x61, 0xcf]);
   traps.set(ENTRY.int74 + 5, 'int74');
   put(ENTRY.int74Return, [0x83, 0xc4, 0x08, 0xeb, (ENTRY.int74 + 5 - (ENTRY.int74Return + 5)) & 0xff]);
+  // IRQ 6 (INT 0Eh), as IBM's: push ax; push ds; mov ax,40h; mov ds,ax; or byte [3Eh],80h
+  // (recalibrate status: interrupt occurred); mov al,20h; out 20h,al; pop ds; mov ax,9101h;
+  // int 15h (interrupt complete, diskette); pop ax; iret. The FDC itself is acknowledged by the
+  // waiting code's SENSE INTERRUPT STATUS.
+  put(ENTRY.int0e, [0x50, 0x1e, 0xb8, 0x40, 0x00, 0x8e, 0xd8, 0x80, 0x0e, 0x3e, 0x00, 0x80,
+    0xb0, 0x20, 0xe6, 0x20, 0x1f, 0xb8, 0x01, 0x91, 0xcd, 0x15, 0x58, 0xcf]);
+  // IRQ 14/15 (INT 76h/77h): push ax; push dx; push ds; mov dx,<status port>; in al,dx
+  // (acknowledges the IDE channel); mov ax,40h; mov ds,ax; mov byte [8Eh],0FFh (hard disk
+  // interrupt flag); mov al,20h; out 0A0h,al; out 20h,al; mov ax,9100h; int 15h; pop ds;
+  // pop dx; pop ax; iret.
+  const hdIrq = (status: number) => [0x50, 0x52, 0x1e, 0xba, status & 0xff, status >> 8, 0xec,
+    0xb8, 0x40, 0x00, 0x8e, 0xd8, 0xc6, 0x06, 0x8e, 0x00, 0xff, 0xb0, 0x20, 0xe6, 0xa0, 0xe6, 0x20,
+    0xb8, 0x00, 0x91, 0xcd, 0x15, 0x1f, 0x5a, 0x58, 0xcf];
+  put(ENTRY.int76, hdIrq(0x1f7));
+  put(ENTRY.int77, hdIrq(0x177));
   // Filled at POST (after shadowing F0000 to RAM): RSDP, MP table, SMBIOS (platform.ts).
   put(FSEG_TABLES_OFFSET, new Array<number>(FSEG_TABLES_SIZE).fill(0));
   // Identification string the TS side also prints.

@@ -118,7 +118,7 @@ export class BuiltinFirmware {
     vec(0x10, ENTRY.int10); vec(0x11, ENTRY.int11); vec(0x12, ENTRY.int12); vec(0x13, ENTRY.int13);
     vec(0x14, ENTRY.int14); vec(0x15, ENTRY.int15); vec(0x16, ENTRY.int16); vec(0x17, ENTRY.int17);
     vec(0x18, ENTRY.int18); vec(0x19, ENTRY.int19); vec(0x1a, ENTRY.int1a); vec(0x1c, ENTRY.iret);
-    vec(0x74, ENTRY.int74);
+    vec(0x74, ENTRY.int74); vec(0x0e, ENTRY.int0e); vec(0x76, ENTRY.int76); vec(0x77, ENTRY.int77);
     vec(0x1d, ENTRY.videoParams); vec(0x1e, ENTRY.diskParams); vec(0x1f, 0, 0); vec(0x40, ENTRY.int13);
     vec(0x41, 0, 0); vec(0x43, 0, 0); vec(0x46, 0, 0);
     for (let n = 0x60; n < 0x68; n++) vec(n, 0, 0);
@@ -135,11 +135,12 @@ export class BuiltinFirmware {
     fw.setBda8(0x75, this.disk.hardDisks().length);
     fw.setBda8(0x96, 0x10); // 101/102-key keyboard
     this.setTicksFromRtc();
-    // PIC: ICW1-4, vectors 08h/70h, IRQ 0, 1, 2 unmasked.
+    // PIC: ICW1-4, vectors 08h/70h, IRQ 0, 1, 2, 6, 14, 15 unmasked.
     const io = m.io;
     io.out8(0x20, 0x11); io.out8(0x21, 0x08); io.out8(0x21, 0x04); io.out8(0x21, 0x01);
     io.out8(0xa0, 0x11); io.out8(0xa1, 0x70); io.out8(0xa1, 0x02); io.out8(0xa1, 0x01);
-    io.out8(0x21, 0xf8); io.out8(0xa1, 0xef); // IRQ 12 (mouse) unmasked; the 8042 gates it
+    // IRQ 12 (mouse) unmasked too; the 8042 gates it.
+    io.out8(0x21, 0xb8); io.out8(0xa1, 0x2f);
     this.mouse.reset();
     setupPci(m);
     this.tables = installTables(m);
