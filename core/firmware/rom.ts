@@ -24,7 +24,7 @@ export const ROM_SIZE = 0x10000;
 /** Services a stub can ask for. */
 export type ServiceName =
   | 'post' | 'int08' | 'int09' | 'int10' | 'int11' | 'int12' | 'int13' | 'int14' | 'int15'
-  | 'int16' | 'int17' | 'int18' | 'int19' | 'int1a' | 'postNext'
+  | 'int16' | 'int17' | 'int18' | 'int19' | 'int1a' | 'postNext' | 'bootMenu'
   // 32-bit protected-mode entries (identified by physical address, see services.ts).
   | 'bios32' | 'pci32' | 'int74';
 
@@ -49,6 +49,8 @@ export const ENTRY = {
   bios32Header: 0xd100, bios32: 0xd110, pci32: 0xd120, int74: 0xd130, int74Return: 0xd13f,
   // IRQ 6 at IBM's diskette interrupt address; IRQ 14/15 (no conventional address).
   int0e: 0xef57, int76: 0xd150, int77: 0xd170,
+  // Boot menu: waits for keys (boot-menu.ts).
+  bootMenu: 0xd190,
 } as const;
 
 /** Services entered from 32-bit protected mode (OUT then a 32-bit RETF). */
@@ -89,6 +91,9 @@ export function buildBiosRom(): RomLayout {
   put(ENTRY.int19, [0xe9, rel & 0xff, (rel >> 8) & 0xff]);
   put(ENTRY.int19Stub, [...OUT_TRAP, 0xfb, 0xf4, 0xeb, 0xfd]);
   traps.set(ENTRY.int19Stub + 2, 'int19');
+  // Boot menu: L: sti; out TRAP, al (TS looks at the keys, or boots); hlt; jmp L.
+  put(ENTRY.bootMenu, [0xfb, ...OUT_TRAP, 0xf4, 0xeb, 0xfa]);
+  traps.set(ENTRY.bootMenu + 3, 'bootMenu');
   put(ENTRY.int18, [...OUT_TRAP, 0xfb, 0xf4, 0xeb, 0xfd]);
   traps.set(ENTRY.int18 + 2, 'int18');
   // Timer tick: TS counts and acknowledges the PIC, then the user hook INT 1Ch runs.

@@ -4,6 +4,7 @@
 
 import type { PcMachine } from '../board/pc.js';
 import { AH, AL, AX, BX, CS, CX, DI, DL, DX, ES, IF, SI, SP, SS, FirmwareContext } from './context.js';
+import { BootMenu } from './boot-menu.js';
 import { BlockWindow, CD_DRIVE, DiskBios, readElTorito } from './disk.js';
 import { KeyboardBios } from './keyboard.js';
 import { BIOS_SEGMENT, ENTRY, SERVICES_32, TRAP_PORT, buildBiosRom, type ServiceName } from './rom.js';
@@ -25,6 +26,8 @@ export class BuiltinFirmware {
   readonly mouse: MouseBios;
   readonly pciBios: PciBios;
   readonly system: SystemBios;
+  /** Esc/F12 during POST; `bootMenu.promptMs` shows a "Press F12" prompt that long. */
+  readonly bootMenu: BootMenu;
   /** Tables POST installed (null when RAM is too small for them). */
   tables: InstalledTables | null = null;
   /** Direct Linux boot instead of INT 19h (setDirectLinuxBoot). */
@@ -43,6 +46,16 @@ export class BuiltinFirmware {
     this.mouse = new MouseBios(this.fw);
     this.pciBios = new PciBios(this.fw, machine);
     this.system = new SystemBios(this.fw);
+    this.bootMenu = new BootMenu({
+      fw: this.fw,
+      print: (t) => this.video.print(t),
+      devices: () => [
+        ...(this.disk.drive(0x00) ? ['a'] : []), ...(this.disk.drive(0x80) ? ['c'] : []), ...(this.disk.cdroms().length ? ['d'] : []),
+      ],
+      bootDevice: (d) => this.bootDevice(d),
+      bootDefault: () => this.boot(),
+      enterStub: () => this.fw.jumpReal(BIOS_SEGMENT, ENTRY.bootMenu),
+    });
     this.traps = buildBiosRom().traps;
     machine.io.register('firmware-trap', TRAP_PORT, 1, { write8: () => this.trap() });
   }
@@ -92,6 +105,7 @@ export class BuiltinFirmware {
       case 'int17': return this.system.int17();
       case 'int18': this.say('No bootable device.'); return;
       case 'int19': return this.boot();
+      case 'bootMenu': return this.bootMenu.step();
       case 'int1a': return this.int1a();
       case 'int74': return this.mouse.irq();
       case 'bios32': return this.pciBios.bios32Directory();
@@ -181,7 +195,7 @@ export class BuiltinFirmware {
       fw.jumpReal(a >> 4, 3);
       return;
     }
-    this.boot();
+    if (this.linux || !this.bootMenu.start()) this.boot();
   }
 
   private setTicksFromRtc(): void {
@@ -207,23 +221,24 @@ export class BuiltinFirmware {
     const fw = this.fw;
     if (this.linux) { this.bootLinux(this.linux); return; }
     const order = (this.machine.config.bootOrder || 'cad').toLowerCase();
-    for (const ch of order) {
-      let dl: number, what: string;
-      if (ch === 'a') { dl = 0x00; what = 'floppy'; }
-      else if (ch === 'c') { dl = 0x80; what = 'disk'; }
-      else if (ch === 'd') {
-        if (this.bootCd()) return;
-        continue;
-      } else continue;
-      if (!this.disk.drive(dl)) continue;
-      this.video.print(`Booting from ${what === 'floppy' ? 'floppy' : 'hard disk'}...\r\n`);
-      if (!this.disk.readBootSector(dl, 0x7c00)) { this.say(`Cannot read the boot sector: not a bootable ${what}.`); continue; }
-      if (this.machine.memory.read16(0x7dfe) !== 0xaa55) { this.say(`This is not a bootable ${what} (no boot signature).`); continue; }
-      this.enterBootCode(0, 0x7c00, dl);
-      return;
-    }
+    for (const ch of order) if (this.bootDevice(ch)) return;
     this.say('No bootable device.');
     fw.jumpReal(BIOS_SEGMENT, ENTRY.haltLoop);
+  }
+
+  /** Boot one device by its boot-order letter (a, c, d); false when it did not boot. */
+  private bootDevice(ch: string): boolean {
+    let dl: number, what: string;
+    if (ch === 'a') { dl = 0x00; what = 'floppy'; }
+    else if (ch === 'c') { dl = 0x80; what = 'disk'; }
+    else if (ch === 'd') return this.bootCd();
+    else return false;
+    if (!this.disk.drive(dl)) return false;
+    this.video.print(`Booting from ${what === 'floppy' ? 'floppy' : 'hard disk'}...\r\n`);
+    if (!this.disk.readBootSector(dl, 0x7c00)) { this.say(`Cannot read the boot sector: not a bootable ${what}.`); return false; }
+    if (this.machine.memory.read16(0x7dfe) !== 0xaa55) { this.say(`This is not a bootable ${what} (no boot signature).`); return false; }
+    this.enterBootCode(0, 0x7c00, dl);
+    return true;
   }
 
   /** Load the kernel, initrd and command line and enter the real-mode setup code. */
