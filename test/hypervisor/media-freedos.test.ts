@@ -13,19 +13,11 @@ import { SEABIOS_BIOS } from '../../main/run/setup.js';
 import { fatRootNames } from '../helpers/fat.js';
 import { requireResource, sharedFile } from '../helpers/shared.js';
 import { buildVmWorkerWithMachine } from './worker-build.js';
+import { until } from '../helpers/until.js';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A root-folder file name on the floppy image, as DOS's dir prints it ("NAME     EXT", or "NAME.EXT" with /W). */
 function dirPattern(name: string): RegExp {

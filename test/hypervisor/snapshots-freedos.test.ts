@@ -18,19 +18,11 @@ import { SEABIOS_BIOS } from '../../main/run/setup.js';
 import { firstPartitionLba, fatRootNames } from '../helpers/fat.js';
 import { requireResource, sharedFile } from '../helpers/shared.js';
 import { buildVmWorkerWithMachine } from './worker-build.js';
+import { until } from '../helpers/until.js';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Root-folder names of the VM's disk as it is now (the top of its snapshot chain). */
 function rootNames(core: AppCore, vm: VmRecord): string[] {

@@ -14,16 +14,9 @@ import { Hypervisor } from '../../main/hypervisor/hypervisor.js';
 import { presetDefaults } from '../../main/library/presets.js';
 import { macForVm } from '../../main/net/attach.js';
 import { buildVmWorker, buildVmWorkerWithMachine } from '../hypervisor/worker-build.js';
+import { until as untilFor } from '../helpers/until.js';
 
-async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000) => untilFor(what, probe, timeoutMs);
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
