@@ -42,6 +42,30 @@ export class BlockWindow implements BlockDevice {
   flush(): void {}
 }
 
+/**
+ * El Torito hard-disk emulation (media type 4): the image is an MBR-partitioned disk, and its
+ * BIOS geometry comes from the partition table's ending CHS values (heads = largest end head
+ * + 1, sectors = largest end sector), its size from the end of the last partition. A reason
+ * string when the image cannot be emulated.
+ */
+export function hardDiskImageLayout(mbr: Uint8Array): { geo: DriveGeometry; sectors: number } | string {
+  if (mbr[510] !== 0x55 || mbr[511] !== 0xaa) return 'the hard-disk image has no boot signature';
+  let heads = 0, spt = 0, end = 0;
+  for (let i = 0; i < 4; i++) {
+    const e = mbr.subarray(0x1be + i * 16, 0x1ce + i * 16);
+    if (e[4] === 0) continue;
+    const start = (e[8] | (e[9] << 8) | (e[10] << 16) | (e[11] << 24)) >>> 0;
+    const count = (e[12] | (e[13] << 8) | (e[14] << 16) | (e[15] << 24)) >>> 0;
+    if (count === 0) continue;
+    heads = Math.max(heads, e[5] + 1);
+    spt = Math.max(spt, e[6] & 0x3f);
+    end = Math.max(end, start + count);
+  }
+  if (end === 0) return 'the hard-disk image has no partition';
+  if (spt === 0) return 'the hard-disk image\'s partition table has no CHS geometry';
+  return { geo: { cylinders: Math.max(1, Math.ceil(end / (heads * spt))), heads, sectors: spt }, sectors: end };
+}
+
 /** El Torito boot entry found on a CD. */
 export interface CdBootEntry { media: number; loadSegment: number; sectors: number; rba: number }
 
@@ -71,6 +95,8 @@ export function readElTorito(cd: BlockDevice): CdBootEntry | string {
 export class DiskBios {
   /** El Torito floppy emulation: drive 00h reads this window of the CD. */
   emulatedFloppy: BlockDevice | null = null;
+  /** El Torito hard-disk emulation: drive 80h is this window of the CD (the IDE disks move up one). */
+  emulatedDisk: { dev: BlockDevice; geo: DriveGeometry } | null = null;
   /** El Torito no-emulation boot: drive E0h is this CD with 2048-byte sectors. */
   bootCd: BlockDevice | null = null;
   bootCdEntry: CdBootEntry | null = null;
@@ -87,6 +113,10 @@ export class DiskBios {
   hardDisks(): BlockDevice[] {
     return this.fw.machine.config.ide.filter((a) => a?.kind === 'disk' && a.device).map((a) => a!.device!);
   }
+  /** Number of fixed drives from 80h up (an emulated hard disk included): BDA 40:75, AH=08h's DL. */
+  fixedDriveCount(): number {
+    return this.hardDisks().length + (this.emulatedDisk ? 1 : 0);
+  }
 
   drive(dl: number): Drive | null {
     if (dl < 0x80) {
@@ -94,7 +124,9 @@ export class DiskBios {
       return f ? { dev: f, geo: floppyGeometry(f.size), floppy: true, sectorSize: 512 } : null;
     }
     if (dl === CD_DRIVE && this.bootCd) return { dev: this.bootCd, geo: { cylinders: 1, heads: 1, sectors: 1 }, floppy: false, sectorSize: 2048 };
-    const d = this.hardDisks()[dl - 0x80];
+    const emu = this.emulatedDisk;
+    if (emu && dl === 0x80) return { dev: emu.dev, geo: emu.geo, floppy: false, sectorSize: 512 };
+    const d = this.hardDisks()[dl - 0x80 - (emu ? 1 : 0)];
     return d ? { dev: d, geo: diskGeometry(d.size), floppy: false, sectorSize: 512 } : null;
   }
 
@@ -176,7 +208,7 @@ export class DiskBios {
           fw.set16(DI, ENTRY.diskParams);
           fw.cpu.loadSegmentReal(ES, 0xf000);
         } else {
-          fw.set8(DL, this.hardDisks().length);
+          fw.set8(DL, this.fixedDriveCount());
         }
         fw.set8(AL, 0);
         return this.status(dl, 0);
@@ -218,15 +250,24 @@ export class DiskBios {
         return this.status(dl, code);
       }
       case 0x4b: {
-        // El Torito: terminate emulation / return status (AL=00h/01h) into DS:SI.
+        // El Torito: terminate emulation / return status (AL=00h/01h): the specification
+        // packet into DS:SI. Bytes 10h-12h are what AH=08h returns in CH, CL and DH for the
+        // emulated drive (zero without emulation).
         const e = this.bootCdEntry;
         if (!e || (fw.r8(AL) !== 0 && fw.r8(AL) !== 1)) return this.status(dl, 0x01);
         const p = fw.lin(DS, fw.r16(SI));
-        fw.write8(p, 0x13); fw.write8(p + 1, e.media); fw.write8(p + 2, e.media === 0 ? CD_DRIVE : 0);
+        const emuDrive = e.media === 0 ? CD_DRIVE : e.media === 4 ? 0x80 : 0x00;
+        const g = e.media === 0 ? null : this.drive(emuDrive)?.geo ?? null;
+        const maxCyl = g ? g.cylinders - 1 : 0;
+        fw.write8(p, 0x13); fw.write8(p + 1, e.media); fw.write8(p + 2, emuDrive);
         fw.write8(p + 3, 0); fw.write32(p + 4, e.rba); fw.write16(p + 8, 0); fw.write16(p + 10, 0);
         fw.write16(p + 12, e.loadSegment); fw.write16(p + 14, e.sectors);
-        fw.write8(p + 16, 79); fw.write8(p + 17, 18); fw.write8(p + 18, 1);
-        if (fw.r8(AL) === 0) this.emulatedFloppy = null;
+        fw.write8(p + 16, maxCyl & 0xff); fw.write8(p + 17, g ? (g.sectors & 0x3f) | ((maxCyl >> 2) & 0xc0) : 0);
+        fw.write8(p + 18, g ? g.heads - 1 : 0);
+        if (fw.r8(AL) === 0) {
+          if (e.media >= 1 && e.media <= 3) this.emulatedFloppy = null;
+          if (e.media === 4 && this.emulatedDisk) { this.emulatedDisk = null; fw.setBda8(0x75, this.fixedDriveCount()); }
+        }
         return this.status(dl, 0);
       }
       case 0x48: {

@@ -5,7 +5,8 @@
 import type { PcMachine } from '../board/pc.js';
 import { AH, AL, AX, BX, CS, CX, DI, DL, DX, ES, IF, SI, SP, SS, FirmwareContext } from './context.js';
 import { BootMenu } from './boot-menu.js';
-import { BlockWindow, CD_DRIVE, DiskBios, readElTorito } from './disk.js';
+import type { BlockDevice } from '../disk/block.js';
+import { BlockWindow, CD_DRIVE, DiskBios, hardDiskImageLayout, readElTorito, type CdBootEntry } from './disk.js';
 import { KeyboardBios } from './keyboard.js';
 import { BIOS_SEGMENT, ENTRY, SERVICES_32, TRAP_PORT, buildBiosRom, type ServiceName } from './rom.js';
 import { LinuxBootError, planLinuxBoot, type LinuxBootFiles } from './linux-boot.js';
@@ -123,6 +124,11 @@ export class BuiltinFirmware {
 
   private post(): void {
     const m = this.machine, fw = this.fw, mem = m.memory;
+    // A warm reset ends any El Torito emulation of the previous boot.
+    this.disk.emulatedFloppy = null;
+    this.disk.emulatedDisk = null;
+    this.disk.bootCd = null;
+    this.disk.bootCdEntry = null;
     // IVT: everything to IRET, hardware IRQs to EOI stubs, then the services.
     const vec = (n: number, off: number, seg = BIOS_SEGMENT) => { mem.write16(n * 4, off); mem.write16(n * 4 + 2, seg); };
     for (let n = 0; n < 256; n++) vec(n, ENTRY.iret);
@@ -146,7 +152,7 @@ export class BuiltinFirmware {
     fw.setBda16(0x13, EBDA_SEGMENT >> 6);
     fw.setBda16(0x0e, EBDA_SEGMENT);
     fw.setBda16(0x1a, 0x1e); fw.setBda16(0x1c, 0x1e); fw.setBda16(0x80, 0x1e); fw.setBda16(0x82, 0x3e);
-    fw.setBda8(0x75, this.disk.hardDisks().length);
+    fw.setBda8(0x75, this.disk.fixedDriveCount());
     fw.setBda8(0x96, 0x10); // 101/102-key keyboard
     this.setTicksFromRtc();
     // PIC: ICW1-4, vectors 08h/70h, IRQ 0, 1, 2, 6, 14, 15 unmasked.
@@ -308,9 +314,41 @@ export class BuiltinFirmware {
         this.enterBootCode(entry.loadSegment, 0, CD_DRIVE);
         return true;
       }
-      this.say('This is not a bootable CD (hard-disk emulation is not supported yet).');
+      if (entry.media === 4) {
+        if (this.bootHardDiskEmulation(cd, entry)) return true;
+        continue;
+      }
+      this.say(`This is not a bootable CD (unknown boot media type ${entry.media}).`);
     }
     return false;
+  }
+
+  /**
+   * El Torito hard-disk emulation: the boot image (an MBR-partitioned disk inside the CD)
+   * becomes drive 80h, read-only, with the geometry of its partition table; the IDE disks move
+   * up by one. Its first `sectors` virtual sectors are loaded at the load segment (07C0h:
+   * 0:7C00) and entered with DL=80h. false (with the reason printed) when it cannot boot.
+   */
+  private bootHardDiskEmulation(cd: BlockDevice, entry: CdBootEntry): boolean {
+    const bad = (why: string) => { this.say(`This is not a bootable CD (${why}).`); return false; };
+    if (entry.rba * 2048 + 512 > cd.size) return bad('the hard-disk image is outside the disc');
+    const mbr = new Uint8Array(512);
+    cd.read(entry.rba * 2048, mbr);
+    const layout = hardDiskImageLayout(mbr);
+    if (typeof layout === 'string') return bad(layout);
+    const bytes = layout.sectors * 512;
+    if (entry.rba * 2048 + bytes > cd.size) return bad('the hard-disk image is outside the disc');
+    const load = Math.max(1, entry.sectors) * 512;
+    if (load > bytes || (entry.loadSegment << 4) + load > 0xa0000) return bad('the boot entry loads more than the hard-disk image');
+    this.disk.emulatedDisk = { dev: new BlockWindow(cd, entry.rba * 2048, bytes), geo: layout.geo };
+    this.disk.bootCdEntry = entry;
+    this.fw.setBda8(0x75, this.disk.fixedDriveCount());
+    const buf = new Uint8Array(load);
+    this.disk.emulatedDisk.dev.read(0, buf);
+    this.machine.memory.writeBytes(entry.loadSegment << 4, buf);
+    if (entry.loadSegment === 0x07c0) this.enterBootCode(0, 0x7c00, 0x80);
+    else this.enterBootCode(entry.loadSegment, 0, 0x80);
+    return true;
   }
 
   // ------------------------------------------------------------------ timer, INT 1Ah

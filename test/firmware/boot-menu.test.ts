@@ -3,15 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PcMachine } from '../../core/board/pc.js';
 import { MemoryBlockDevice } from '../../core/disk/block.js';
-import { builtinPc, runUntilScreen } from './helpers.js';
-
-/** Code that prints `marker` with INT 10h AH=0Eh, then halts. */
-export function printMarkerCode(marker: string): number[] {
-  const code: number[] = [];
-  for (const ch of marker) code.push(0xb4, 0x0e, 0xb0, ch.charCodeAt(0), 0xcd, 0x10);
-  code.push(0xeb, 0xfe); // jmp $ (instructions keep counting)
-  return code;
-}
+import { builtinPc, printMarkerCode, runUntilScreen } from './helpers.js';
 
 function bootImage(size: number, marker: string): MemoryBlockDevice {
   const img = new Uint8Array(size);

@@ -42,3 +42,11 @@ export function sharedImage(name: string): MemoryBlockDevice | null {
   const path = sharedFile('guests', name);
   return path ? new MemoryBlockDevice(new Uint8Array(readFileSync(path))) : null;
 }
+
+/** Code that prints `marker` with INT 10h AH=0Eh, then halts. */
+export function printMarkerCode(marker: string): number[] {
+  const code: number[] = [];
+  for (const ch of marker) code.push(0xb4, 0x0e, 0xb0, ch.charCodeAt(0), 0xcd, 0x10);
+  code.push(0xeb, 0xfe); // jmp $ (instructions keep counting)
+  return code;
+}

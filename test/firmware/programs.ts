@@ -39,3 +39,20 @@ export function bootFloppy(hex: string): MemoryBlockDevice {
   img[511] = 0xaa;
   return new MemoryBlockDevice(img);
 }
+
+/** hdemu-mbr.s: the MBR of the El Torito hard-disk-emulation image (prints, reads CHS/LBA, write, 81h, 4B01h). */
+export const HDEMU_MBR =
+  'fa31c08ed88ec08ed0bc007cfb88160006be0f7de8bf00a00006e8c800be3d7de8b300b408b280cd13890e0206891604' +
+  '068a36bf7d8b0ec07db280bb0080b80102cd130f828700be0080e88900be3d7de8830066a1c67d664066a3077dbeff7c' +
+  'b442b280cd137266be0082e86800be3d7de86200b80103b9010030f6b280bb0080cd1388260606be1d7de84900a00606' +
+  'e85200be3d7de83d00b80102b9010030f6b281bb0084cd137224be0084e82600be3d7de82000b8014bb280be0007cd13' +
+  '0f92060106be277de80b00f4ebfdbe327de80200ebf5ac08c07409b40ebb0700cd10ebf2c350c0e804e8030058240f04' +
+  '303c3976020407b40ebb0700cd10c3100001000082000000000000000000004844454d552d4d425220444c3d00575249' +
+  '54452041483d004844454d552d444f4e45004844454d552d4641494c000d0a00';
+
+/** Bytes of a program's hex. */
+export function programBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
