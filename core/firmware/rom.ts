@@ -26,7 +26,9 @@ export type ServiceName =
   | 'post' | 'int08' | 'int09' | 'int10' | 'int11' | 'int12' | 'int13' | 'int14' | 'int15'
   | 'int16' | 'int17' | 'int18' | 'int19' | 'int1a' | 'postNext' | 'bootMenu'
   // 32-bit protected-mode entries (identified by physical address, see services.ts).
-  | 'bios32' | 'pci32' | 'int74';
+  | 'bios32' | 'pci32' | 'int74'
+  // APM protected-mode entries (16-bit: CS base F0000h; 32-bit: by physical address).
+  | 'apm16' | 'apm32';
 
 export interface RomLayout {
   image: Uint8Array;
@@ -51,10 +53,12 @@ export const ENTRY = {
   int0e: 0xef57, int76: 0xd150, int77: 0xd170,
   // Boot menu: waits for keys (boot-menu.ts).
   bootMenu: 0xd190,
+  // APM 16-bit and 32-bit protected-mode entries (apm.ts).
+  apm16: 0xd1a0, apm32: 0xd1b0,
 } as const;
 
 /** Services entered from 32-bit protected mode (OUT then a 32-bit RETF). */
-export const SERVICES_32: readonly ServiceName[] = ['bios32', 'pci32'];
+export const SERVICES_32: readonly ServiceName[] = ['bios32', 'pci32', 'apm32'];
 
 const OUT_TRAP = [0xe6, TRAP_PORT];
 const le32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
@@ -122,6 +126,11 @@ export function buildBiosRom(): RomLayout {
   traps.set(ENTRY.bios32 + 2, 'bios32');
   put(ENTRY.pci32, [...OUT_TRAP, 0xcb]);
   traps.set(ENTRY.pci32 + 2, 'pci32');
+  // APM protected-mode entries: out TRAP, al; retf (16-bit and 32-bit code segments).
+  put(ENTRY.apm16, [...OUT_TRAP, 0xcb]);
+  traps.set(ENTRY.apm16 + 2, 'apm16');
+  put(ENTRY.apm32, [...OUT_TRAP, 0xcb]);
+  traps.set(ENTRY.apm32 + 2, 'apm32');
   // BIOS32 service directory: signature, entry (physical), revision 0, length 1 paragraph, checksum.
   const b32 = [0x5f, 0x33, 0x32, 0x5f, ...le32((BIOS_SEGMENT << 4) + ENTRY.bios32), 0, 1, 0, 0, 0, 0, 0, 0];
   b32[10] = (0x100 - (b32.reduce((a, b) => a + b, 0) & 0xff)) & 0xff;

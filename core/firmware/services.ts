@@ -4,6 +4,7 @@
 
 import type { PcMachine } from '../board/pc.js';
 import { AH, AL, AX, BX, CS, CX, DI, DL, DX, ES, IF, SI, SP, SS, FirmwareContext } from './context.js';
+import { ApmBios } from './apm.js';
 import { BootMenu } from './boot-menu.js';
 import type { BlockDevice } from '../disk/block.js';
 import { BlockWindow, CD_DRIVE, DiskBios, hardDiskImageLayout, readElTorito, type CdBootEntry } from './disk.js';
@@ -27,6 +28,8 @@ export class BuiltinFirmware {
   readonly mouse: MouseBios;
   readonly pciBios: PciBios;
   readonly system: SystemBios;
+  /** APM 1.2 (INT 15h AH=53h and its protected-mode entries). */
+  readonly apm: ApmBios;
   /** Esc/F12 during POST; `bootMenu.promptMs` shows a "Press F12" prompt that long. */
   readonly bootMenu: BootMenu;
   /** Tables POST installed (null when RAM is too small for them). */
@@ -47,6 +50,7 @@ export class BuiltinFirmware {
     this.mouse = new MouseBios(this.fw);
     this.pciBios = new PciBios(this.fw, machine);
     this.system = new SystemBios(this.fw);
+    this.apm = new ApmBios(this.fw);
     this.bootMenu = new BootMenu({
       fw: this.fw,
       print: (t) => this.video.print(t),
@@ -73,9 +77,10 @@ export class BuiltinFirmware {
     const cpu = this.machine.cpu;
     if ((cpu.segBase[CS] >>> 0) === BIOS_SEGMENT << 4) {
       const s = this.traps.get(cpu.eip & 0xffff);
-      return s && !SERVICES_32.includes(s) ? s : undefined;
+      if (s && !SERVICES_32.includes(s)) return s;
     }
-    if (!cpu.code32) return undefined;
+    // Protected-mode entries with another CS base: 32-bit ones, and APM's 16-bit one.
+    if (!cpu.code32 && (cpu.cr0 & 1) === 0) return undefined;
     let phys: number;
     try {
       phys = cpu.translateRead((cpu.segBase[CS] + cpu.eip) | 0, 1 /* supervisor read */) >>> 0;
@@ -84,7 +89,8 @@ export class BuiltinFirmware {
     }
     if (phys < BIOS_SEGMENT << 4 || phys >= 0x100000) return undefined;
     const s = this.traps.get(phys & 0xffff);
-    return s && SERVICES_32.includes(s) ? s : undefined;
+    if (!s) return undefined;
+    return (cpu.code32 ? SERVICES_32.includes(s) : s === 'apm16') ? s : undefined;
   }
 
   private trap(): void {
@@ -111,6 +117,8 @@ export class BuiltinFirmware {
       case 'int74': return this.mouse.irq();
       case 'bios32': return this.pciBios.bios32Directory();
       case 'pci32': return this.pciBios.entry32();
+      case 'apm16': return this.apm.handle('pm16');
+      case 'apm32': return this.apm.handle('pm32');
     }
   }
 
@@ -442,6 +450,7 @@ export class BuiltinFirmware {
       case 0x83: return this.system.eventWait();
       case 0x89: return this.system.switchToProtectedMode();
       case 0xc2: return this.mouse.handle();
+      case 0x53: return this.apm.handle('int15');
       case 0x86: {
         // Wait CX:DX microseconds of virtual time, halting between interrupts. The deadline
         // lives in the BDA (wait count at 40:9C, active flag 40:A0 bit 0, as IBM's BIOS keeps
