@@ -16,9 +16,18 @@ import { openNetwork, type NetworkAttachment } from '../net/attach.js';
 import type { PortForward } from '../net/nat.js';
 import { natForwards, parseMac } from '../net/nic-settings.js';
 
+/** Where Debian's seabios package puts its images. */
 export const SEABIOS_DIR = '/usr/share/seabios';
 export const SEABIOS_BIOS = `${SEABIOS_DIR}/bios-256k.bin`;
 export const SEABIOS_VGABIOS = `${SEABIOS_DIR}/vgabios-stdvga.bin`;
+/** Environment variable that moves the SeaBIOS directory (tests prove builds work without it). */
+export const SEABIOS_DIR_ENV = 'PERSEUS_SEABIOS_DIR';
+
+/** The SeaBIOS images every `seabios` lookup uses: $PERSEUS_SEABIOS_DIR, else /usr/share/seabios. */
+export function seabiosFiles(): { dir: string; bios: string; vgabios: string } {
+  const dir = process.env[SEABIOS_DIR_ENV] || SEABIOS_DIR;
+  return { dir, bios: `${dir}/bios-256k.bin`, vgabios: `${dir}/vgabios-stdvga.bin` };
+}
 /** Fixed start time of deterministic runs (the RTC reads this at power-on). */
 export const DETERMINISTIC_EPOCH_MS = Date.UTC(2024, 0, 1, 12, 0, 0);
 
@@ -72,12 +81,19 @@ export function loadFirmware(setting: VmSettings['firmware'], vgaOverride?: stri
     // to resources/firmware/perseus-bios.bin); it provides INT 10h itself, so no VGA ROM.
     return { bios: buildBiosRom().image, vga: vgaOverride ? readRom(vgaOverride, 'VGA BIOS') : null, name: 'builtin' };
   } else if (setting === 'seabios') {
-    biosPath = SEABIOS_BIOS;
-    vgaPath = SEABIOS_VGABIOS;
-    if (!existsSync(biosPath)) throw new SetupError(`SeaBIOS not found at ${biosPath} (install the Debian package "seabios")`);
+    const sea = seabiosFiles();
+    biosPath = sea.bios;
+    vgaPath = sea.vgabios;
+    if (!existsSync(biosPath)) {
+      throw new SetupError(`SeaBIOS not found at ${biosPath}: install the Debian package "seabios", or use the built-in firmware (--firmware builtin)`);
+    }
+    if (!vgaOverride && !existsSync(vgaPath)) {
+      throw new SetupError(`SeaBIOS's VGA BIOS not found at ${vgaPath}: install the Debian package "seabios", or use the built-in firmware (--firmware builtin)`);
+    }
   } else {
     biosPath = setting.path;
-    vgaPath = existsSync(SEABIOS_VGABIOS) ? SEABIOS_VGABIOS : null;
+    const sea = seabiosFiles();
+    vgaPath = existsSync(sea.vgabios) ? sea.vgabios : null;
   }
   if (vgaOverride) vgaPath = vgaOverride;
   const bios = readRom(biosPath, 'BIOS');

@@ -4,8 +4,11 @@
 import { afterEach, describe, it } from 'vitest';
 import { checkPoweroff, checkShell } from './linux-checks.js';
 import { LINUX_BOOT_MS, LinuxGuest, linuxIso } from './linux-guest.js';
+import { assertSeabiosHidden, hideSeabios } from '../firmware/no-seabios.js';
 
 export function builtinLinuxSuite(from: 'cd' | 'ide'): void {
+  // As on a machine without the seabios package (#5 acceptance 1): SeaBIOS is out of reach.
+  const noSeabios = hideSeabios();
   const iso = linuxIso();
   let guest: LinuxGuest | null = null;
   afterEach(() => {
@@ -14,6 +17,7 @@ export function builtinLinuxSuite(from: 'cd' | 'ide'): void {
   });
   describe.runIf(iso !== null)(`Linux with the builtin BIOS from ${from === 'cd' ? 'the CD' : 'an IDE disk'}`, () => {
     it('boots to the marker on COM1 and screen, answers uname and /proc/cpuinfo, powers off through ACPI', async () => {
+      assertSeabiosHidden(noSeabios);
       guest = await LinuxGuest.start(iso!, { firmware: 'builtin', from });
       await checkShell(guest);
       await checkPoweroff(guest);
