@@ -38,6 +38,8 @@ export interface MachineConfig {
   vgaRom: Uint8Array | null;
   /** Boot order letters: a floppy, c disk, d CD-ROM. */
   bootOrder: string;
+  /** How long the firmware shows its boot-menu prompt (ms, through fw_cfg); 0 or absent: none. */
+  bootMenuWaitMs?: number;
   floppy: [BlockDevice | null, BlockDevice | null];
   /** IDE primary master, primary slave, secondary master, secondary slave. */
   ide: [IdeAttachment | null, IdeAttachment | null, IdeAttachment | null, IdeAttachment | null];

@@ -316,6 +316,7 @@ export class PcMachine implements Machine {
       ramBytes,
       cpus: 1,
       bootOrder: config.bootOrder,
+      bootMenuWaitMs: config.bootMenuWaitMs ?? 0,
       vgaRom: config.vgaRom,
     });
 

@@ -5,7 +5,8 @@
 //
 // Wiring: io.register('fw_cfg', 0x510, 2, fw.ports); io.register('fw_cfg-dma', 0x514, 8,
 // fw.dmaPorts); fw.setupPc({...}) fills the items SeaBIOS needs: signature, ID (DMA
-// capable), RAM size, CPU count, boot menu, the e820 table ("etc/e820"), "etc/boot-fail-wait",
+// capable), RAM size, CPU count, boot menu (key 0Eh, "etc/show-boot-menu" and, when on,
+// "etc/boot-menu-wait" in ms, which both firmwares read), the e820 table ("etc/e820"), "etc/boot-fail-wait",
 // the VGA ROM as "vgaroms/vgabios.bin", and the file directory. No ACPI tables are offered, so
 // SeaBIOS builds its own (RSDP, FADT with the PIIX4 PM block at 0x600, MADT, DSDT).
 // Kernel/initrd/cmdline entries for direct Linux boot are set with setKernel().
@@ -52,7 +53,8 @@ export interface PcFwCfgOptions {
   ramBytes: number;
   cpus: number;
   bootOrder: string;
-  bootMenu?: boolean;
+  /** Boot-menu prompt in ms (QEMU's -boot menu=on,splash-time=): > 0 turns the menu on. */
+  bootMenuWaitMs?: number;
   vgaRom: Uint8Array | null;
 }
 
@@ -145,7 +147,8 @@ export class FwCfg implements Stateful {
     this.setItem(FW_CFG_NB_CPUS, le16(o.cpus));
     this.setItem(FW_CFG_MAX_CPUS, le16(o.cpus));
     this.setItem(FW_CFG_NOGRAPHIC, le16(0));
-    this.setItem(FW_CFG_BOOT_MENU, le16(o.bootMenu ? 1 : 0));
+    const menuMs = Math.min(0xffff, Math.max(0, Math.floor(o.bootMenuWaitMs ?? 0)));
+    this.setItem(FW_CFG_BOOT_MENU, le16(menuMs > 0 ? 1 : 0));
     this.setItem(FW_CFG_BOOT_DEVICE, le16(o.bootOrder.charCodeAt(0) || 0x63));
     this.setItem(FW_CFG_UUID, new Uint8Array(16));
     this.setItem(FW_CFG_IRQ0_OVERRIDE, le32(1));
@@ -159,7 +162,9 @@ export class FwCfg implements Stateful {
     dv.setUint32(16, 1, true);
     this.addFile('etc/e820', e820);
     this.addFile('etc/boot-fail-wait', le32(5));
-    this.addFile('etc/show-boot-menu', le16(o.bootMenu ? 1 : 0));
+    this.addFile('etc/show-boot-menu', le16(menuMs > 0 ? 1 : 0));
+    // How long SeaBIOS (and the built-in BIOS) shows the boot-menu prompt, as QEMU gives it.
+    if (menuMs > 0) this.addFile('etc/boot-menu-wait', le16(menuMs));
     // The VGA BIOS reaches SeaBIOS through the VGA function's expansion ROM BAR (board), not
     // as a "vgaroms/" file: run from the PCI ROM it learns its device's address.
   }

@@ -1,15 +1,17 @@
-// The boot menu (Esc or F12 during POST). POST ends by asking `BootMenu.start()`: with no key
-// waiting and no prompt configured it returns false and the configured order boots at once
-// (no delay). Otherwise the CPU waits in the ROM's menu stub (`sti; out; hlt; jmp`), whose trap
-// runs `step()` after every interrupt: INT 09h fills the BDA buffer from the 8042, and the
-// first Esc/F12 there opens the menu. The state is in the EBDA (mode at 50h, deadline in
-// microseconds of virtual time at 54h) so a machine saved meanwhile resumes the same way.
+// The boot menu (Esc or F12 during POST). POST ends by asking `BootMenu.start(waitMs)`, where
+// waitMs is the VM's boot-menu prompt time (fw_cfg "etc/boot-menu-wait", the same item SeaBIOS
+// reads) or `promptMs` when a host set it. First the 8042's output buffer is drained into the
+// BDA keyboard buffer, so an Esc/F12 pressed before or during POST (when nothing took it from
+// the controller yet) opens the menu at once. Otherwise, with no prompt configured, it returns
+// false and the configured order boots at once (no delay). With a prompt the CPU waits in the
+// ROM's menu stub (`sti; out; hlt; jmp`), whose trap runs `step()` after every interrupt:
+// INT 09h fills the BDA buffer from the 8042, and the first Esc/F12 there opens the menu. The
+// state is in the EBDA (mode at 50h, deadline in microseconds of virtual time at 54h) so a
+// machine saved meanwhile resumes the same way.
 import type { FirmwareContext } from './context.js';
 
 const EBDA_MODE = 0x50, EBDA_DEADLINE = 0x54;
 const MODE_WAIT = 1, MODE_MENU = 2;
-/** How long keys already queued at the end of POST get to arrive through IRQ 1. */
-const PENDING_KEYS_WINDOW_US = 100_000;
 const SCAN_ESC = 0x01, SCAN_F12 = 0x86;
 
 export interface BootMenuHost {
@@ -23,6 +25,8 @@ export interface BootMenuHost {
   bootDefault(): void;
   /** Park the CPU in the menu stub. */
   enterStub(): void;
+  /** Translate one set-1 scan code into the BDA keyboard buffer (INT 09h's work). */
+  scancode(sc: number): void;
 }
 
 const NAMES: Record<string, string> = { a: 'Floppy A:', c: 'Hard disk', d: 'CD-ROM' };
@@ -38,18 +42,54 @@ export class BootMenu {
   private set mode(v: number) { this.fw.machine.memory.write8(this.ebda(EBDA_MODE), v); }
   private nowUs(): number { return Math.floor(this.fw.machine.clock.now() / 1000) >>> 0; }
 
-  /** At the end of POST: true when the CPU now waits for keys in the menu stub. */
-  start(): boolean {
-    const kbc = this.fw.machine.kbc;
-    // Keys typed before POST ended: anything but the 8042's acknowledgements.
-    const pending = kbc.kbdQueueBytes.some((b) => b !== 0xfa) || this.fw.bda16(0x1a) !== this.fw.bda16(0x1c);
-    if (!pending && this.promptMs <= 0) return false;
-    if (this.promptMs > 0) this.host.print('Press F12 for the boot menu\r\n');
-    const us = Math.max(this.promptMs * 1000, pending ? PENDING_KEYS_WINDOW_US : 0);
-    this.fw.machine.memory.write32(this.ebda(EBDA_DEADLINE), (this.nowUs() + us) | 0);
+  /**
+   * At the end of POST: true when the CPU now waits in the menu stub (the menu is open, or the
+   * prompt shows for `waitMs`, or `promptMs` when that is set).
+   */
+  start(waitMs = 0): boolean {
+    const prompt = this.promptMs > 0 ? this.promptMs : Math.max(0, waitMs);
+    this.drainController();
+    if (this.takeMenuKey()) {
+      this.show();
+      this.host.enterStub();
+      return true;
+    }
+    if (prompt <= 0) return false;
+    this.host.print('Press F12 for the boot menu\r\n');
+    this.fw.machine.memory.write32(this.ebda(EBDA_DEADLINE), (this.nowUs() + prompt * 1000) | 0);
     this.mode = MODE_WAIT;
     this.host.enterStub();
     return true;
+  }
+
+  /**
+   * Keys typed before the end of POST wait in the 8042 (its output buffer was filled while
+   * the keyboard interrupt was still off, so no IRQ 1 came): read them through the ports as
+   * INT 09h would, mouse bytes dropped.
+   */
+  private drainController(): void {
+    const io = this.fw.machine.io;
+    for (let n = 0; n < 64; n++) {
+      const status = io.in8(0x64);
+      if ((status & 0x01) === 0) return;
+      const b = io.in8(0x60);
+      if ((status & 0x20) === 0) this.host.scancode(b);
+    }
+  }
+
+  /** An Esc or F12 in the BDA buffer: it and the keys before it are taken. Others stay. */
+  private takeMenuKey(): boolean {
+    const fw = this.fw;
+    const start = fw.bda16(0x80) || 0x1e, end = fw.bda16(0x82) || 0x3e;
+    const tail = fw.bda16(0x1c);
+    for (let at = fw.bda16(0x1a); at !== tail; at = at + 2 >= end ? start : at + 2) {
+      const scan = fw.bda16(at) >> 8;
+      if (scan === SCAN_ESC || scan === SCAN_F12) {
+        fw.setBda16(0x1a, at + 2 >= end ? start : at + 2);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The menu stub's trap. */

@@ -6,6 +6,7 @@ import type { PcMachine } from '../board/pc.js';
 import { AH, AL, AX, BX, CS, CX, DI, DL, DX, ES, IF, SI, SP, SS, FirmwareContext } from './context.js';
 import { ApmBios } from './apm.js';
 import { BootMenu } from './boot-menu.js';
+import { bootMenuWaitMs } from './fwcfg-read.js';
 import type { BlockDevice } from '../disk/block.js';
 import { BlockWindow, CD_DRIVE, DiskBios, hardDiskImageLayout, readElTorito, type CdBootEntry } from './disk.js';
 import { KeyboardBios } from './keyboard.js';
@@ -60,6 +61,7 @@ export class BuiltinFirmware {
       bootDevice: (d) => this.bootDevice(d),
       bootDefault: () => this.boot(),
       enterStub: () => this.fw.jumpReal(BIOS_SEGMENT, ENTRY.bootMenu),
+      scancode: (sc) => this.keyboard.scancode(sc),
     });
     this.traps = buildBiosRom().traps;
     machine.io.register('firmware-trap', TRAP_PORT, 1, { write8: () => this.trap() });
@@ -209,7 +211,7 @@ export class BuiltinFirmware {
       fw.jumpReal(a >> 4, 3);
       return;
     }
-    if (this.linux || !this.bootMenu.start()) this.boot();
+    if (this.linux || !this.bootMenu.start(bootMenuWaitMs(this.machine.io))) this.boot();
   }
 
   private setTicksFromRtc(): void {

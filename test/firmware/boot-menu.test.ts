@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PcMachine } from '../../core/board/pc.js';
 import { MemoryBlockDevice } from '../../core/disk/block.js';
+import { bootMenuWaitMs, readFwCfgFile, readFwCfgInt } from '../../core/firmware/fwcfg-read.js';
 import { builtinPc, printMarkerCode, runUntilScreen } from './helpers.js';
 
 function bootImage(size: number, marker: string): MemoryBlockDevice {
@@ -108,5 +109,57 @@ describe('boot menu', () => {
     expect(runUntilScreen(m, 'DISK-BOOTED', 50_000_000)).toBeGreaterThan(0);
     expect(m.clock.now()).toBeGreaterThan(300e6);
     expect(m.screen().text).not.toContain('Boot menu');
+  });
+});
+
+describe('boot menu from the VM settings (MachineConfig.bootMenuWaitMs through fw_cfg)', () => {
+  it('fw_cfg carries the prompt time as SeaBIOS reads it, and the firmware reads it back through the ports', () => {
+    const on = allMedia({ bootMenuWaitMs: 2500 }).m;
+    expect(bootMenuWaitMs(on.io)).toBe(2500);
+    expect(readFwCfgInt(on.io, 'etc/show-boot-menu', -1)).toBe(1);
+    const off = allMedia().m;
+    expect(bootMenuWaitMs(off.io)).toBe(0);
+    expect(readFwCfgInt(off.io, 'etc/show-boot-menu', -1)).toBe(0);
+    expect(readFwCfgFile(off.io, 'etc/boot-menu-wait')).toBeNull();
+  });
+
+  it('the prompt shows for the configured time, then the boot order boots', () => {
+    const { m } = allMedia({ bootOrder: 'c', bootMenuWaitMs: 400 });
+    expect(runUntilScreen(m, 'Press F12 for the boot menu', 2_000_000)).toBeGreaterThan(0);
+    const shown = m.clock.now();
+    expect(runUntilScreen(m, 'DISK-BOOTED', 50_000_000)).toBeGreaterThan(0);
+    expect(m.clock.now() - shown).toBeGreaterThanOrEqual(390e6);
+    expect(m.screen().text).not.toContain('Boot menu');
+  });
+
+  it('F12 pressed before power-on (waiting in the 8042 through POST) opens the menu; 3 boots the CD', () => {
+    const { m } = allMedia();
+    press(m, 'F12');
+    expect(runUntilScreen(m, 'Select 1-3', 5_000_000)).toBeGreaterThan(0);
+    expect(m.screen().text).toContain('Boot menu');
+    press(m, 'Digit3');
+    expect(runUntilScreen(m, 'CD-BOOTED', 20_000_000)).toBeGreaterThan(0);
+    expect(booted(m)).toEqual(['CD-BOOTED']);
+  });
+
+  it('Esc pressed early with a prompt configured opens the menu at once; 2 boots the hard disk', () => {
+    const { m } = allMedia({ bootMenuWaitMs: 5000 });
+    press(m, 'Escape');
+    m.run(50_000); // part of POST's slice: the key is still in the controller
+    expect(runUntilScreen(m, 'Select 1-3', 5_000_000)).toBeGreaterThan(0);
+    expect(m.clock.now()).toBeLessThan(1e9); // no 5 s prompt first
+    press(m, 'Digit2');
+    expect(runUntilScreen(m, 'DISK-BOOTED', 20_000_000)).toBeGreaterThan(0);
+    expect(booted(m)).toEqual(['DISK-BOOTED']);
+  });
+
+  it('other keys typed early stay in the BIOS buffer for the boot sector, and nothing waits', () => {
+    const { m } = allMedia();
+    press(m, 'KeyX');
+    expect(runUntilScreen(m, 'FLOPPY-BOOTED', 2_000_000)).toBeGreaterThan(0);
+    expect(m.screen().text).not.toContain('Boot menu');
+    const head = m.memory.read16(0x41a), tail = m.memory.read16(0x41c);
+    expect(tail - head).toBe(2);
+    expect(m.memory.read16(0x400 + head)).toBe(0x2d78); // 'x'
   });
 });
