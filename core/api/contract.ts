@@ -70,6 +70,12 @@ export interface VmSettings {
   firmware: FirmwareSetting;
   /** Boot devices in order: 'a' floppy, 'c' hard disk, 'd' CD-ROM, e.g. "cda". */
   bootOrder: string;
+  /**
+   * Boot menu: how long POST shows "Press F12 for the boot menu" (SeaBIOS: "Press ESC"), in
+   * ms, 0-60000. 0 or absent: no prompt (the built-in BIOS still opens the menu for an Esc or
+   * F12 pressed during POST).
+   */
+  bootMenuDelayMs?: number;
   floppyA: string | null;
   floppyB: string | null;
   ide: Record<IdeSlot, DriveSetting | null>;

@@ -67,6 +67,7 @@ export function pickSettings(v: VmSettings): VmSettings {
     cpuModel: v.cpuModel,
     firmware: v.firmware,
     bootOrder: v.bootOrder,
+    ...(v.bootMenuDelayMs !== undefined ? { bootMenuDelayMs: v.bootMenuDelayMs } : {}),
     floppyA: v.floppyA,
     floppyB: v.floppyB,
     ide,

@@ -67,6 +67,7 @@ export function validateSettings(settings: VmSettings, ctx: ValidationContext): 
 
   validateFirmware(s.firmware, add);
   validateBootOrder(s.bootOrder, add);
+  validateBootMenuDelay(s.bootMenuDelayMs, add);
 
   // Removable and fixed media. `seen` maps each image's real path to the first field using it.
   const seen = new Map<string, string>();
@@ -128,6 +129,16 @@ export function validateSettings(settings: VmSettings, ctx: ValidationContext): 
 }
 
 type Add = (field: string, message: string) => void;
+
+/** The boot-menu prompt: absent, or whole milliseconds 0-60000 (fw_cfg carries 16 bits). */
+export const BOOT_MENU_DELAY_MAX_MS = 60_000;
+function validateBootMenuDelay(v: unknown, add: Add): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v)) add('bootMenuDelayMs', `Boot menu delay must be a number of milliseconds, not ${show(v)}`);
+  else if (!Number.isInteger(v) || v < 0 || v > BOOT_MENU_DELAY_MAX_MS) {
+    add('bootMenuDelayMs', `Boot menu delay must be a whole number of milliseconds from 0 (no prompt) to ${BOOT_MENU_DELAY_MAX_MS}, not ${v}`);
+  }
+}
 
 function validateFirmware(fw: unknown, add: Add): void {
   if (fw === 'builtin' || fw === 'seabios') return;

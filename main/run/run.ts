@@ -1,7 +1,7 @@
 // `perseus run`: boot a machine headless.
 //
 //   perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc F] [--hdd F] [--cdrom F]
-//     [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|rtl8139|none]
+//     [--boot ORDER] [--boot-menu[=MS]] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|rtl8139|none]
 //     [--firmware builtin|seabios|PATH] [--vga-firmware PATH] [--serial stdio|none|file:PATH]
 //     [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
 //     [--screen-text FILE] [--deterministic] [--stats] [--writable]
@@ -34,7 +34,7 @@ import { nicExtrasIssues, parseForwardSpec } from '../net/nic-settings.js';
 import { resolve as resolvePath } from 'node:path';
 
 const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc F] [--hdd F] [--cdrom F]
-  [--boot ORDER] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|rtl8139|none]
+  [--boot ORDER] [--boot-menu[=MS]] [--memory MiB] [--cpu MODEL] [--nic ne2k-pci|ne2k-isa|rtl8139|none]
   [--firmware builtin|seabios|PATH] [--vga-firmware PATH] [--serial stdio|none|file:PATH]
   [--until TEXT] [--timeout SECONDS] [--type KEYS] [--screenshot FILE.png]
   [--screen-text FILE] [--deterministic] [--stats] [--writable]
@@ -42,6 +42,8 @@ const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc
   [--save-state FILE] [--load-state FILE]
   [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT]... [--capture FILE.pcap] [--mac MAC]
   [--cable-disconnected]
+Boot menu: --boot-menu shows "Press F12 for the boot menu" for 3 s (--boot-menu=MS: that
+  long, 0-60000); without it an Esc or F12 pressed during POST still opens the built-in BIOS's menu.
 Networking (with --nic): the user-mode NAT, guest 10.0.2.15, gateway 10.0.2.2 = host loopback.
   --forward tcp:2222:22   host 127.0.0.1:2222 reaches guest port 22 (repeatable; udp too)
   --capture FILE.pcap     record every frame (tcpdump/Wireshark format)
@@ -49,7 +51,9 @@ Networking (with --nic): the user-mode NAT, guest 10.0.2.15, gateway 10.0.2.2 = 
   --cable-disconnected    start with the network cable unplugged
 `;
 
-const VALUE_OPTS = ['fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text', 'kernel', 'initrd', 'append', 'save-state', 'load-state', 'capture', 'mac'] as const;
+/** The boot-menu prompt of a bare --boot-menu (ms). */
+export const DEFAULT_BOOT_MENU_MS = 3000;
+const VALUE_OPTS = ['boot-menu', 'fda', 'fdb', 'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'boot', 'memory', 'cpu', 'nic', 'firmware', 'vga-firmware', 'serial', 'until', 'timeout', 'type', 'screenshot', 'screen-text', 'kernel', 'initrd', 'append', 'save-state', 'load-state', 'capture', 'mac'] as const;
 const FLAG_OPTS = ['deterministic', 'stats', 'writable', 'help', 'cable-disconnected'] as const;
 /** Options that may be given several times. */
 const LIST_OPTS = ['forward'] as const;
@@ -77,7 +81,10 @@ export function parseRunArgs(args: string[]): RunOptions {
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
     }
-    if ((FLAG_OPTS as readonly string[]).includes(name)) {
+    if (name === 'boot-menu' && value === undefined) {
+      // The value is optional and only given with "=": --boot-menu, --boot-menu=5000.
+      out.values['boot-menu'] = String(DEFAULT_BOOT_MENU_MS);
+    } else if ((FLAG_OPTS as readonly string[]).includes(name)) {
       if (value !== undefined) throw new UsageError(`--${name} takes no value`);
       out.flags[name as FlagOpt] = true;
     } else if ((VALUE_OPTS as readonly string[]).includes(name)) {
@@ -113,6 +120,11 @@ export function settingsFromOptions(o: RunOptions): VmSettings {
   let firmware: VmSettings['firmware'] = 'builtin';
   if (v.firmware === 'builtin' || v.firmware === 'seabios') firmware = v.firmware;
   else if (v.firmware) firmware = { path: v.firmware };
+  let bootMenuDelayMs: number | undefined;
+  if (v['boot-menu'] !== undefined) {
+    bootMenuDelayMs = /^\d+$/.test(v['boot-menu']) ? Number(v['boot-menu']) : NaN;
+    if (!(bootMenuDelayMs >= 0 && bootMenuDelayMs <= 60_000)) throw new UsageError('--boot-menu=MS takes milliseconds 0-60000 (a bare --boot-menu: 3000)');
+  }
   let boot = v.boot?.toLowerCase();
   if (boot !== undefined && !/^[acd]+$/.test(boot)) throw new UsageError('--boot takes letters a (floppy), c (disk), d (CD-ROM)');
   if (!boot) boot = v.fda ? 'a' : v.hda ? 'c' : v.cdrom ? 'd' : 'cad';
@@ -124,6 +136,7 @@ export function settingsFromOptions(o: RunOptions): VmSettings {
     cpuModel: cpu,
     firmware,
     bootOrder: boot,
+    ...(bootMenuDelayMs !== undefined ? { bootMenuDelayMs } : {}),
     floppyA: v.fda ?? null,
     floppyB: v.fdb ?? null,
     ide: {

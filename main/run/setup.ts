@@ -195,6 +195,7 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     biosRom: fw.bios,
     vgaRom: fw.vga,
     bootOrder: settings.bootOrder,
+    bootMenuWaitMs: settings.bootMenuDelayMs ?? 0,
     floppy,
     ide,
     nic: { model: settings.nic.model, backend: network?.backend ?? null, mac: opts.mac ?? (typeof settings.nic.mac === 'string' ? parseMac(settings.nic.mac) ?? undefined : undefined) },

@@ -20,6 +20,7 @@ const SETTINGS = {
   cpu: { type: 'string', value: 'MODEL', help: 'CPU model: pentium2, pentium-pro, pentium, 486' },
   firmware: { type: 'string', value: 'FW', help: 'builtin, seabios, or the path of a BIOS ROM file' },
   boot: { type: 'string', value: 'ORDER', help: 'Boot order of a (floppy), c (hard disk), d (CD-ROM), e.g. cda' },
+  'boot-menu': { type: 'integer', value: 'MS', help: 'Show the boot-menu prompt (F12) this long at power-on, 0-60000 ms; 0: none' },
   fda: { type: 'string', value: 'IMAGE', help: 'Floppy A: image, or "none"' },
   fdb: { type: 'string', value: 'IMAGE', help: 'Floppy B: image, or "none"' },
   hda: { type: 'string', value: 'IMAGE', help: 'Hard disk on IDE primary master, or "none"' },
@@ -243,6 +244,7 @@ export function settingsFromOptions(o: ParsedOptions<typeof SETTINGS>, cwd: stri
     s.firmware = o.firmware === 'builtin' || o.firmware === 'seabios' ? o.firmware : { path: resolve(cwd, o.firmware) };
   }
   if (o.boot !== undefined) s.bootOrder = o.boot.trim().toLowerCase();
+  if (o['boot-menu'] !== undefined) s.bootMenuDelayMs = o['boot-menu'];
   if (o.fda !== undefined) s.floppyA = image(o.fda);
   if (o.fdb !== undefined) s.floppyB = image(o.fdb);
   const ide: Partial<VmSettings['ide']> = {};
@@ -300,6 +302,7 @@ function describe(vm: VmRecord, library: VmLibrary): string {
     ['CPU', vm.cpuModel],
     ['Firmware', typeof vm.firmware === 'string' ? vm.firmware : vm.firmware.path],
     ['Boot order', `${vm.bootOrder} (${[...vm.bootOrder].map((c) => BOOT_NAMES[c] ?? c).join(', ')})`],
+    ['Boot menu', vm.bootMenuDelayMs ? `F12 prompt for ${vm.bootMenuDelayMs} ms` : 'no prompt (Esc/F12 during POST)'],
     ['Floppy A', vm.floppyA ?? '-'],
     ['Floppy B', vm.floppyB ?? '-'],
   ];
