@@ -93,3 +93,22 @@ describe('buildMachine passes the setting to the firmware', () => {
     expect(plain.screen().text).not.toContain('F12');
   });
 });
+
+describe('SeaBIOS reads the same fw_cfg items (needs the Debian package seabios and ../shared)', () => {
+  it('perseus run --firmware seabios --boot-menu=2000 shows SeaBIOS\'s prompt; without it, none', async () => {
+    const { seabiosAvailable } = await import('../board/board-helpers.js');
+    const { sharedFile } = await import('../helpers/shared.js');
+    const { runCommand } = await import('../../main/run/run.js');
+    const { vi } = await import('vitest');
+    if (!seabiosAvailable()) return;
+    const img = sharedFile('guests', 'freedos-boot-1.4MB.img');
+    if (!img) return;
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await runCommand(['--fda', img, '--firmware', 'seabios', '--boot-menu=2000', '--deterministic', '--until', 'Press ESC for boot menu', '--timeout', '60'])).toBe(0);
+      expect(await runCommand(['--fda', img, '--firmware', 'seabios', '--deterministic', '--until', 'Press ESC for boot menu', '--timeout', '3'])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+  }, 120_000);
+});
