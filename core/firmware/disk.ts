@@ -92,15 +92,117 @@ export function readElTorito(cd: BlockDevice): CdBootEntry | string {
   };
 }
 
+/** What an El Torito boot put in place: at most one of the three is set. */
+interface CdEmulation {
+  entry: CdBootEntry;
+  /** Floppy emulation: drive 00h reads this window of the CD. */
+  floppy: BlockDevice | null;
+  /** Hard-disk emulation: drive 80h is this window of the CD (the IDE disks move up one). */
+  disk: { dev: BlockDevice; geo: DriveGeometry } | null;
+  /** No emulation: drive E0h is this CD with 2048-byte sectors. */
+  cd: BlockDevice | null;
+}
+
+/** Floppy image sizes of El Torito media types 1-3. */
+const EMULATED_FLOPPY_BYTES = [0, 1228800, 1474560, 2949120];
+/** EBDA bytes 68h-6Bh: "ET", media type + 1, CD index (the emulation in force, for saved states). */
+const EBDA_ELTORITO = 0x68;
+
+/** The drives a CD boot entry makes (the image windows), or why the disc cannot boot. */
+function emulationFor(cd: BlockDevice, entry: CdBootEntry): CdEmulation | string {
+  const none = { entry, floppy: null, disk: null, cd: null };
+  if (entry.media === 0) {
+    const bytes = Math.max(1, entry.sectors) * 512;
+    if (entry.rba * 2048 + bytes > cd.size || bytes > 0x80000) return 'the boot image is outside the disc';
+    return { ...none, cd };
+  }
+  if (entry.media >= 1 && entry.media <= 3) {
+    const size = EMULATED_FLOPPY_BYTES[entry.media];
+    if (entry.rba * 2048 + size > cd.size) return 'the floppy image is outside the disc';
+    return { ...none, floppy: new BlockWindow(cd, entry.rba * 2048, size) };
+  }
+  if (entry.media === 4) {
+    if (entry.rba * 2048 + 512 > cd.size) return 'the hard-disk image is outside the disc';
+    const mbr = new Uint8Array(512);
+    cd.read(entry.rba * 2048, mbr);
+    const layout = hardDiskImageLayout(mbr);
+    if (typeof layout === 'string') return layout;
+    const bytes = layout.sectors * 512;
+    if (entry.rba * 2048 + bytes > cd.size) return 'the hard-disk image is outside the disc';
+    const load = Math.max(1, entry.sectors) * 512;
+    if (load > bytes || (entry.loadSegment << 4) + load > 0xa0000) return 'the boot entry loads more than the hard-disk image';
+    return { ...none, disk: { dev: new BlockWindow(cd, entry.rba * 2048, bytes), geo: layout.geo } };
+  }
+  return `unknown boot media type ${entry.media}`;
+}
+
 export class DiskBios {
-  /** El Torito floppy emulation: drive 00h reads this window of the CD. */
-  emulatedFloppy: BlockDevice | null = null;
-  /** El Torito hard-disk emulation: drive 80h is this window of the CD (the IDE disks move up one). */
-  emulatedDisk: { dev: BlockDevice; geo: DriveGeometry } | null = null;
-  /** El Torito no-emulation boot: drive E0h is this CD with 2048-byte sectors. */
-  bootCd: BlockDevice | null = null;
-  bootCdEntry: CdBootEntry | null = null;
+  /**
+   * The El Torito emulation in force. The EBDA marker is the truth (it is in every saved
+   * state); this is its cache, rebuilt from the CD when the marker changes (a restored state,
+   * a reverted snapshot).
+   */
+  private emu: CdEmulation | null = null;
+  private emuKey = 0;
   constructor(private readonly fw: FirmwareContext) {}
+
+  private markerAddr(): number { return (this.fw.bda16(0x0e) << 4) + EBDA_ELTORITO; }
+  private markerKey(): number {
+    const mem = this.fw.machine.memory, a = this.markerAddr();
+    if (mem.read8(a) !== 0x45 || mem.read8(a + 1) !== 0x54) return 0;
+    return (mem.read8(a + 2) | (mem.read8(a + 3) << 8)) || 0;
+  }
+  /** The emulation of the EBDA marker (rebuilt from the CD when the cache is stale). */
+  private get emulation(): CdEmulation | null {
+    const key = this.markerKey();
+    if (key !== this.emuKey) {
+      this.emuKey = key;
+      this.emu = null;
+      const cd = key ? this.cdroms()[key >> 8] : undefined;
+      if (cd) {
+        try {
+          const entry = readElTorito(cd);
+          if (typeof entry !== 'string' && entry.media + 1 === (key & 0xff)) {
+            const e = emulationFor(cd, entry);
+            if (typeof e !== 'string') this.emu = e;
+          }
+        } catch {
+          this.emu = null;
+        }
+      }
+    }
+    return this.emu;
+  }
+  get emulatedFloppy(): BlockDevice | null { return this.emulation?.floppy ?? null; }
+  get emulatedDisk(): { dev: BlockDevice; geo: DriveGeometry } | null { return this.emulation?.disk ?? null; }
+  get bootCd(): BlockDevice | null { return this.emulation?.cd ?? null; }
+  get bootCdEntry(): CdBootEntry | null { return this.emulation?.entry ?? null; }
+
+  /** Put a CD's boot entry in force (EBDA marker written); null, or why it cannot boot. */
+  startCdBoot(cd: BlockDevice, entry: CdBootEntry): string | null {
+    const e = emulationFor(cd, entry);
+    if (typeof e === 'string') return e;
+    const index = this.cdroms().indexOf(cd);
+    const mem = this.fw.machine.memory, a = this.markerAddr();
+    mem.write8(a, 0x45); mem.write8(a + 1, 0x54); mem.write8(a + 2, entry.media + 1); mem.write8(a + 3, index);
+    this.emuKey = this.markerKey();
+    this.emu = e;
+    return null;
+  }
+
+  /** End the emulation (4B00h, a boot that failed after all). */
+  endEmulation(): void {
+    const a = this.markerAddr();
+    for (let i = 0; i < 4; i++) this.fw.machine.memory.write8(a + i, 0);
+    this.emuKey = 0;
+    this.emu = null;
+  }
+
+  /** At POST: forget the cache (POST clears the EBDA, marker included, itself). */
+  forgetEmulation(): void {
+    this.emuKey = -1;
+    this.emu = null;
+  }
 
   cdroms(): BlockDevice[] {
     return this.fw.machine.config.ide.filter((a) => a?.kind === 'cdrom' && a.device).map((a) => a!.device!);
@@ -264,9 +366,9 @@ export class DiskBios {
         fw.write16(p + 12, e.loadSegment); fw.write16(p + 14, e.sectors);
         fw.write8(p + 16, maxCyl & 0xff); fw.write8(p + 17, g ? (g.sectors & 0x3f) | ((maxCyl >> 2) & 0xc0) : 0);
         fw.write8(p + 18, g ? g.heads - 1 : 0);
-        if (fw.r8(AL) === 0) {
-          if (e.media >= 1 && e.media <= 3) this.emulatedFloppy = null;
-          if (e.media === 4 && this.emulatedDisk) { this.emulatedDisk = null; fw.setBda8(0x75, this.fixedDriveCount()); }
+        if (fw.r8(AL) === 0 && e.media !== 0) {
+          this.endEmulation();
+          if (e.media === 4) fw.setBda8(0x75, this.fixedDriveCount());
         }
         return this.status(dl, 0);
       }

@@ -7,8 +7,7 @@ import { AH, AL, AX, BX, CS, CX, DI, DL, DX, ES, IF, SI, SP, SS, FirmwareContext
 import { ApmBios } from './apm.js';
 import { BootMenu } from './boot-menu.js';
 import { bootMenuWaitMs } from './fwcfg-read.js';
-import type { BlockDevice } from '../disk/block.js';
-import { BlockWindow, CD_DRIVE, DiskBios, hardDiskImageLayout, readElTorito, type CdBootEntry } from './disk.js';
+import { CD_DRIVE, DiskBios, readElTorito, type CdBootEntry } from './disk.js';
 import { KeyboardBios } from './keyboard.js';
 import { BIOS_SEGMENT, ENTRY, SERVICES_32, TRAP_PORT, buildBiosRom, type ServiceName } from './rom.js';
 import { LinuxBootError, planLinuxBoot, type LinuxBootFiles } from './linux-boot.js';
@@ -135,10 +134,7 @@ export class BuiltinFirmware {
   private post(): void {
     const m = this.machine, fw = this.fw, mem = m.memory;
     // A warm reset ends any El Torito emulation of the previous boot.
-    this.disk.emulatedFloppy = null;
-    this.disk.emulatedDisk = null;
-    this.disk.bootCd = null;
-    this.disk.bootCdEntry = null;
+    this.disk.forgetEmulation();
     // IVT: everything to IRET, hardware IRQs to EOI stubs, then the services.
     const vec = (n: number, off: number, seg = BIOS_SEGMENT) => { mem.write16(n * 4, off); mem.write16(n * 4 + 2, seg); };
     for (let n = 0; n < 256; n++) vec(n, ENTRY.iret);
@@ -291,74 +287,46 @@ export class BuiltinFirmware {
     fw.jumpReal(seg, off);
   }
 
-  /** El Torito boot from the first CD with a disc; false when none booted. */
+  /**
+   * El Torito boot from the first CD with a disc; false when none booted. Floppy emulation
+   * maps drive 00h onto the image; no emulation loads the boot image and answers drive E0h;
+   * hard-disk emulation makes the image (an MBR-partitioned disk) drive 80h, read-only, with
+   * the geometry of its partition table, the IDE disks one up. The image's first `sectors`
+   * virtual sectors go to the load segment (07C0h: entered at 0:7C00).
+   */
   private bootCd(): boolean {
     for (const cd of this.disk.cdroms()) {
       this.video.print('Booting from CD-ROM...\r\n');
-      let entry;
+      let entry: CdBootEntry | string;
       try {
         entry = readElTorito(cd);
+        if (typeof entry !== 'string') entry = this.disk.startCdBoot(cd, entry) ?? entry;
       } catch (e) {
         entry = `cannot read the disc (${(e as Error).message})`;
       }
       if (typeof entry === 'string') { this.say(`This is not a bootable CD (${entry}).`); continue; }
-      const sizes = [0, 1228800, 1474560, 2949120];
+      const mem = this.machine.memory;
       if (entry.media >= 1 && entry.media <= 3) {
-        const size = sizes[entry.media];
-        if (entry.rba * 2048 + size > cd.size) { this.say('This is not a bootable CD (the floppy image is outside the disc).'); continue; }
-        this.disk.emulatedFloppy = new BlockWindow(cd, entry.rba * 2048, size);
-        this.disk.bootCdEntry = entry;
         this.fw.setBda16(0x10, this.fw.bda16(0x10) | 1);
-        if (!this.disk.readBootSector(0, 0x7c00)) { this.say('This is not a bootable CD (cannot read the floppy image).'); continue; }
+        if (!this.disk.readBootSector(0, 0x7c00)) {
+          this.disk.endEmulation();
+          this.say('This is not a bootable CD (cannot read the floppy image).');
+          continue;
+        }
         this.enterBootCode(0, 0x7c00, 0);
         return true;
       }
-      if (entry.media === 0) {
-        const bytes = Math.max(1, entry.sectors) * 512;
-        if (entry.rba * 2048 + bytes > cd.size || bytes > 0x80000) { this.say('This is not a bootable CD (the boot image is outside the disc).'); continue; }
-        const buf = new Uint8Array(bytes);
-        cd.read(entry.rba * 2048, buf);
-        this.machine.memory.writeBytes(entry.loadSegment << 4, buf);
-        this.disk.bootCd = cd;
-        this.disk.bootCdEntry = entry;
-        this.enterBootCode(entry.loadSegment, 0, CD_DRIVE);
-        return true;
-      }
-      if (entry.media === 4) {
-        if (this.bootHardDiskEmulation(cd, entry)) return true;
-        continue;
-      }
-      this.say(`This is not a bootable CD (unknown boot media type ${entry.media}).`);
+      const dev = entry.media === 0 ? cd : this.disk.emulatedDisk!.dev;
+      const buf = new Uint8Array(Math.max(1, entry.sectors) * 512);
+      dev.read(entry.media === 0 ? entry.rba * 2048 : 0, buf);
+      mem.writeBytes(entry.loadSegment << 4, buf);
+      if (entry.media === 0) { this.enterBootCode(entry.loadSegment, 0, CD_DRIVE); return true; }
+      this.fw.setBda8(0x75, this.disk.fixedDriveCount());
+      if (entry.loadSegment === 0x07c0) this.enterBootCode(0, 0x7c00, 0x80);
+      else this.enterBootCode(entry.loadSegment, 0, 0x80);
+      return true;
     }
     return false;
-  }
-
-  /**
-   * El Torito hard-disk emulation: the boot image (an MBR-partitioned disk inside the CD)
-   * becomes drive 80h, read-only, with the geometry of its partition table; the IDE disks move
-   * up by one. Its first `sectors` virtual sectors are loaded at the load segment (07C0h:
-   * 0:7C00) and entered with DL=80h. false (with the reason printed) when it cannot boot.
-   */
-  private bootHardDiskEmulation(cd: BlockDevice, entry: CdBootEntry): boolean {
-    const bad = (why: string) => { this.say(`This is not a bootable CD (${why}).`); return false; };
-    if (entry.rba * 2048 + 512 > cd.size) return bad('the hard-disk image is outside the disc');
-    const mbr = new Uint8Array(512);
-    cd.read(entry.rba * 2048, mbr);
-    const layout = hardDiskImageLayout(mbr);
-    if (typeof layout === 'string') return bad(layout);
-    const bytes = layout.sectors * 512;
-    if (entry.rba * 2048 + bytes > cd.size) return bad('the hard-disk image is outside the disc');
-    const load = Math.max(1, entry.sectors) * 512;
-    if (load > bytes || (entry.loadSegment << 4) + load > 0xa0000) return bad('the boot entry loads more than the hard-disk image');
-    this.disk.emulatedDisk = { dev: new BlockWindow(cd, entry.rba * 2048, bytes), geo: layout.geo };
-    this.disk.bootCdEntry = entry;
-    this.fw.setBda8(0x75, this.disk.fixedDriveCount());
-    const buf = new Uint8Array(load);
-    this.disk.emulatedDisk.dev.read(0, buf);
-    this.machine.memory.writeBytes(entry.loadSegment << 4, buf);
-    if (entry.loadSegment === 0x07c0) this.enterBootCode(0, 0x7c00, 0x80);
-    else this.enterBootCode(entry.loadSegment, 0, 0x80);
-    return true;
   }
 
   // ------------------------------------------------------------------ timer, INT 1Ah

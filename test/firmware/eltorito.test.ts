@@ -82,6 +82,26 @@ describe('El Torito hard-disk emulation', () => {
     expect(m.memory.read8(0x475)).toBe(1);
   });
 
+  it('a saved state restores the emulation into a new machine (the EBDA marker, not TypeScript fields)', () => {
+    const config = () => ({ bootOrder: 'd', ide: [{ kind: 'disk' as const, device: ideDisk() }, null, { kind: 'cdrom' as const, device: elToritoCd({ media: 4, image: hdImage() }) }, null] as const });
+    const a = builtinPc({ ...config(), ide: [...config().ide] });
+    expect(runUntilScreen(a.m, 'HDEMU-DONE', 20_000_000)).toBeGreaterThan(0);
+    const state = a.m.saveState();
+    const b = builtinPc({ ...config(), ide: [...config().ide] });
+    expect(b.fw.disk.drive(0x80)?.dev.size).toBe(1 << 20); // before: the IDE disk is 80h
+    b.m.loadState(state);
+    expect(b.fw.disk.emulatedDisk?.geo).toEqual(GEO);
+    expect(b.fw.disk.drive(0x80)?.dev.readOnly).toBe(true);
+    expect(b.fw.disk.drive(0x81)?.dev.size).toBe(1 << 20);
+    expect(b.fw.disk.fixedDriveCount()).toBe(2);
+    // A reset (new POST, no CD boot: order c) ends it again.
+    b.m.config.bootOrder = 'c';
+    b.m.reset();
+    b.m.run(1_000_000);
+    expect(b.fw.disk.emulatedDisk).toBeNull();
+    expect(b.fw.disk.drive(0x80)?.dev.size).toBe(1 << 20);
+  });
+
   it('geometry and size come from the partition table', () => {
     const img = partitionedDiskImage(new Uint8Array(0), { cylinders: 20, heads: 16, sectors: 63 });
     expect(hardDiskImageLayout(img.subarray(0, 512))).toEqual({ geo: { cylinders: 20, heads: 16, sectors: 63 }, sectors: 20 * 16 * 63 });
