@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PcMachine } from '../../core/board/pc.js';
 import { builtinPc } from './helpers.js';
-import { APM_PM32, APM_REAL_MODE, bootFloppy } from './programs.js';
+import { APM_PM16, APM_PM32, APM_REAL_MODE, bootFloppy } from './programs.js';
 
 const DONE = 0x600d600d;
 
@@ -53,6 +53,19 @@ describe('APM', () => {
     expect(m.memory.read8(0x624)).toBe(0);
     expect(r16(0x620)).toBe(0x01ff);
     expect(fw.apm.connection()).toBe('pm32');
+  });
+
+  it('5302h connects the 16-bit interface; 530Ah and "off" work through its entry in 16-bit protected mode', () => {
+    const { m, fw } = builtinPc({ floppy: [bootFloppy(APM_PM16), null] });
+    expect(runUntilPowerOff(m, 20_000_000)).toBe(true);
+    expect(m.memory.read32(0x63c) >>> 0).toBe(DONE);
+    const r16 = (a: number) => m.memory.read16(a);
+    expect([r16(0x600), r16(0x602), r16(0x604)]).toEqual([0xf000, 0xd1a0, r16(0x40e)]);
+    expect(r16(0x606)).toBe(0xffff); // code segment length
+    expect(r16(0x608)).toBe(1024); // data segment length (the EBDA)
+    expect(m.memory.read8(0x624)).toBe(0);
+    expect(r16(0x620)).toBe(0x01ff);
+    expect(fw.apm.connection()).toBe('pm16');
   });
 
   it('errors: unknown device, not connected, unsupported function', () => {
