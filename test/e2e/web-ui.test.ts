@@ -122,9 +122,25 @@ describe.skipIf(!enabled)('web console UI (perseus web + Chromium)', () => {
     expect(await memory.getAttribute('aria-invalid')).toBe('true');
     await memory.fill('48');
     await expect.poll(() => page.locator('#s-memory-err').textContent()).toBe('');
+    // The boot-menu prompt: validated like every field, stored with the rest.
+    const bootMenu = page.getByLabel('Boot menu prompt (ms)');
+    expect(await bootMenu.inputValue()).toBe('0');
+    await bootMenu.fill('70000');
+    await expect.poll(() => page.locator('#s-bootmenu-err').textContent()).toMatch(/from 0 \(no prompt\) to 60000, not 70000/);
+    await bootMenu.fill('2500');
+    await expect.poll(() => page.locator('#s-bootmenu-err').textContent()).toBe('');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Settings saved.').waitFor();
     await expect.poll(() => row.textContent()).toContain('48 MiB');
+    {
+      const api = await apiClient();
+      try {
+        const saved = (await api.call('listVms', {})).find((v) => v.name === 'E2E FreeDOS')!;
+        expect(saved.bootMenuDelayMs).toBe(2500);
+      } finally {
+        api.close();
+      }
+    }
     await page.screenshot({ path: artifactPath('library-settings-light.png'), fullPage: true });
 
     await page.emulateMedia({ colorScheme: 'dark' });
