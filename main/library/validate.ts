@@ -8,6 +8,7 @@ import {
 } from '../../core/api/contract.js';
 import { isPlainObject } from './settings.js';
 import { nicExtrasIssues } from '../net/nic-settings.js';
+import { seabiosMissing } from '../run/seabios.js';
 
 /** Guest RAM limits in MiB. 3584 MiB ends RAM at 0xE000_0000, below the PCI MMIO hole. */
 export const MEMORY_MIN_MIB = 1;
@@ -141,7 +142,12 @@ function validateBootMenuDelay(v: unknown, add: Add): void {
 }
 
 function validateFirmware(fw: unknown, add: Add): void {
-  if (fw === 'builtin' || fw === 'seabios') return;
+  if (fw === 'seabios') {
+    const missing = seabiosMissing();
+    if (missing) add('firmware', missing.replace('(--firmware builtin)', '("builtin")'));
+    return;
+  }
+  if (fw === 'builtin') return;
   if (!isPlainObject(fw) || typeof fw.path !== 'string') {
     add('firmware', `Firmware must be "builtin", "seabios" or a ROM file path, not ${show(fw)}`);
     return;

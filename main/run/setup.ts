@@ -16,18 +16,11 @@ import { openNetwork, type NetworkAttachment } from '../net/attach.js';
 import type { PortForward } from '../net/nat.js';
 import { natForwards, parseMac } from '../net/nic-settings.js';
 
-/** Where Debian's seabios package puts its images. */
-export const SEABIOS_DIR = '/usr/share/seabios';
+import { SEABIOS_DIR, seabiosFiles, seabiosMissing } from './seabios.js';
+export { SEABIOS_DIR, SEABIOS_DIR_ENV, seabiosFiles } from './seabios.js';
+/** The default locations (tests that need the package check these). */
 export const SEABIOS_BIOS = `${SEABIOS_DIR}/bios-256k.bin`;
 export const SEABIOS_VGABIOS = `${SEABIOS_DIR}/vgabios-stdvga.bin`;
-/** Environment variable that moves the SeaBIOS directory (tests prove builds work without it). */
-export const SEABIOS_DIR_ENV = 'PERSEUS_SEABIOS_DIR';
-
-/** The SeaBIOS images every `seabios` lookup uses: $PERSEUS_SEABIOS_DIR, else /usr/share/seabios. */
-export function seabiosFiles(): { dir: string; bios: string; vgabios: string } {
-  const dir = process.env[SEABIOS_DIR_ENV] || SEABIOS_DIR;
-  return { dir, bios: `${dir}/bios-256k.bin`, vgabios: `${dir}/vgabios-stdvga.bin` };
-}
 /** Fixed start time of deterministic runs (the RTC reads this at power-on). */
 export const DETERMINISTIC_EPOCH_MS = Date.UTC(2024, 0, 1, 12, 0, 0);
 
@@ -84,9 +77,8 @@ export function loadFirmware(setting: VmSettings['firmware'], vgaOverride?: stri
     const sea = seabiosFiles();
     biosPath = sea.bios;
     vgaPath = sea.vgabios;
-    if (!existsSync(biosPath)) {
-      throw new SetupError(`SeaBIOS not found at ${biosPath}: install the Debian package "seabios", or use the built-in firmware (--firmware builtin)`);
-    }
+    const missing = seabiosMissing();
+    if (missing) throw new SetupError(missing);
     if (!vgaOverride && !existsSync(vgaPath)) {
       throw new SetupError(`SeaBIOS's VGA BIOS not found at ${vgaPath}: install the Debian package "seabios", or use the built-in firmware (--firmware builtin)`);
     }

@@ -57,7 +57,15 @@ describe('without the seabios package', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 
-  it('a library VM with seabios firmware fails to build with the same SetupError', async () => {
+  it('the library refuses seabios as a VM\'s firmware with the same advice (a settings issue, not a crash at power-on)', async () => {
+    const { validateSettings } = await import('../../main/library/index.js');
+    const { settingsForNewVm } = await import('../../main/library/settings.js');
+    const issues = validateSettings(settingsForNewVm({ name: 'x', firmware: 'seabios' }), { nameTaken: () => false });
+    expect(issues).toEqual([{ field: 'firmware', message: `SeaBIOS not found at ${dir}/bios-256k.bin: install the Debian package "seabios", or use the built-in firmware ("builtin")` }]);
+    expect(validateSettings(settingsForNewVm({ name: 'x', firmware: 'builtin' }), { nameTaken: () => false })).toEqual([]);
+  });
+
+  it('a VM with seabios firmware fails to build with the same SetupError', async () => {
     const settings = {
       name: 'x', osPreset: 'other' as const, memoryMiB: 16, cpuModel: 'pentium2' as const, firmware: 'seabios' as const, bootOrder: 'a',
       floppyA: null, floppyB: null, ide: { primaryMaster: null, primarySlave: null, secondaryMaster: null, secondarySlave: null },

@@ -59,7 +59,17 @@ describe('settings validation', () => {
   it('cpu model, preset and firmware', () => {
     expect(check({ cpuModel: 'k6' })).toEqual([{ field: 'cpuModel', message: 'Unknown CPU model "k6"; choose one of pentium2, pentium-pro, pentium, 486' }]);
     expect(check({ osPreset: 'os2' })[0]).toEqual({ field: 'osPreset', message: 'Unknown guest OS preset "os2"; choose one of dos, win9x, linux, other' });
-    expect(check({ firmware: 'seabios' })).toEqual([]);
+    // SeaBIOS must be installed (its directory moved by PERSEUS_SEABIOS_DIR here).
+    const seaDir = join(dir, 'seabios');
+    mkdirSync(seaDir, { recursive: true });
+    process.env.PERSEUS_SEABIOS_DIR = seaDir;
+    try {
+      expect(check({ firmware: 'seabios' })).toEqual([{ field: 'firmware', message: `SeaBIOS not found at ${seaDir}/bios-256k.bin: install the Debian package "seabios", or use the built-in firmware ("builtin")` }]);
+      writeFileSync(join(seaDir, 'bios-256k.bin'), Buffer.alloc(256 * 1024));
+      expect(check({ firmware: 'seabios' })).toEqual([]);
+    } finally {
+      delete process.env.PERSEUS_SEABIOS_DIR;
+    }
     expect(check({ firmware: { path: file('bios.bin', 128 * 1024) } })).toEqual([]);
     const odd = file('odd.rom', 100_000);
     expect(check({ firmware: { path: odd } })).toEqual([{ field: 'firmware.path', message: `Firmware ROM ${odd} is 97.7 KiB; a BIOS image is a multiple of 64 KiB between 64 KiB and 16 MiB` }]);
