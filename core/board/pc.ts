@@ -20,6 +20,7 @@ import { PAGE_SIZE, PhysicalMemory } from '../bus/memory.js';
 import { PciBus, PciFunction, PciHostState, pciConfigPorts } from '../bus/pci.js';
 import { Cpu } from '../cpu/cpu.js';
 import { Fpu } from '../cpu/fpu.js';
+import { modelHasMmx } from '../cpu/system/cpuid.js';
 import type { InterruptSource } from '../cpu/interfaces.js';
 import type { BlockDevice } from '../disk/block.js';
 import { AcpiPm } from '../devices/acpi-pm.js';
@@ -193,9 +194,11 @@ export class PcMachine implements Machine {
     });
     cpu.fpu = this.fpu;
     // Platform facts the CPU's CPUID/MSR code reads (core/cpu/system/msr.ts): the model, and a
-    // local APIC on P6-class models (CPUID.1:EDX.APIC), as on the real parts.
+    // local APIC on P6-class models (CPUID.1:EDX.APIC), as on the real parts. MMX (executed
+    // by core/cpu/mmx.ts, CPUID.1:EDX.MMX) comes with the model: the Pentium II has it.
     const facts = cpu as unknown as { model: string; hasApic: boolean; apicId: number };
     facts.model = config.cpuModel;
+    cpu.hasMmx = modelHasMmx(config.cpuModel);
     facts.hasApic = config.cpuModel === 'pentium2' || config.cpuModel === 'pentium-pro';
     facts.apicId = 0;
     this.clock = new VirtualClock(() => this.cpu.instructionCount);

@@ -230,6 +230,8 @@ export class Cpu implements Stateful, FpuMemory {
   private tlbWriteNeed = TLB_SUP_WRITE;
 
   fpu: FpuUnit | null = null;
+  /** The CPU model has MMX (set by the board from the model; CPUID reports it, 0F MMX opcodes run). */
+  hasMmx = false;
   intr: InterruptSource | null = null;
   hooks: CpuPlatformHooks = {};
 

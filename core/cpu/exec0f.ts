@@ -1,9 +1,10 @@
-// The two-byte (0F xx) opcode map of the P6 integer unit.
+// The two-byte (0F xx) opcode map of the P6 integer unit (the MMX opcodes are in ./mmx.ts).
 
 import type { Cpu } from './cpu.js';
 import { REG_EAX, REG_EBX, REG_ECX, REG_EDX } from './cpu.js';
 import { arith, bitScan, imulTrunc, maskOf, shiftDouble } from './alu.js';
 import { decodeModrm, getRegV, getRm8, getRmV, jumpNear, loadFarPointer, loadSeg, popSeg, probeRmw, R8, setRegV, setRm8, setRmV } from './exec.js';
+import { executeMmx, MMX_OPCODES } from './mmx.js';
 import * as sys from './sysops.js';
 import { EXC_GP, EXC_UD, SEG_FS, SEG_GS, SEG_SS } from './system/constants.js';
 
@@ -194,7 +195,8 @@ export function execute0F(c: Cpu, op: number): void {
       return;
     }
     default:
-      c.fault(EXC_UD);
+      if (MMX_OPCODES[op] !== 0) executeMmx(c, op); // #UD itself when the model has no MMX
+      else c.fault(EXC_UD);
   }
 }
 

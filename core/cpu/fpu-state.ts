@@ -184,6 +184,37 @@ export abstract class FpuState implements Stateful {
     this.pendingException();
   }
 
+  // ------------------------------------------------------------------ MMX aliasing
+
+  // MM0..MM7 are the significands of the physical registers R0..R7 (regMant[2i], [2i+1]),
+  // whatever TOS is (SDM vol. 1 ch. 9, vol. 3 ch. 12). The CPU's MMX code (./mmx.ts) reads and
+  // writes regMant/regSignExp directly and uses the three calls below around each instruction.
+
+  /**
+   * Before an MMX instruction (EMMS included): a pending unmasked x87 exception is reported as
+   * before a waiting x87 instruction (#MF through raiseMathFault with CR0.NE=1, else FERR#).
+   */
+  mmxCheck(): void {
+    this.pendingException();
+  }
+
+  /**
+   * After an MMX instruction other than EMMS: TOS := 0 and every tag "valid" (00). Writing MMi
+   * also sets bits 79:64 of Ri to all 1s; the caller does that with the significand. FSTENV/
+   * FSAVE/FXSAVE still report each tag from the register contents (SDM vol. 3 table 12-3),
+   * so a register written by MMX (exponent 7FFFh) is saved as "special" (10).
+   */
+  mmxEnter(): void {
+    this.top = 0;
+    this.tagWord = 0;
+  }
+
+  /** EMMS: TOS := 0, every tag empty (11). */
+  emms(): void {
+    this.top = 0;
+    this.tagWord = 0xffff;
+  }
+
   // ------------------------------------------------------------------ helpers
 
   protected syncControl(): void {

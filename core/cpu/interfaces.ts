@@ -70,4 +70,17 @@ export interface FpuUnit {
   checkPending(): void;
   /** FNINIT semantics; also used for RESET (with the P6 reset values). */
   reset(): void;
+  /**
+   * MMX aliasing (core/cpu/mmx.ts): the physical registers R0..R7, significand
+   * ([2i] low, [2i+1] high 32 bits; MMi is exactly these 64 bits) and sign/exponent (bits
+   * 79:64, set to FFFFh when MMi is written).
+   */
+  readonly regMant: Uint32Array;
+  readonly regSignExp: Uint16Array;
+  /** Before every MMX instruction: report a pending unmasked x87 exception (#MF or FERR#). */
+  mmxCheck(): void;
+  /** After every MMX instruction but EMMS: TOS := 0, all tags valid. */
+  mmxEnter(): void;
+  /** EMMS: TOS := 0, all tags empty. */
+  emms(): void;
 }

@@ -44,6 +44,8 @@ const USAGE = `usage: perseus run [--fda F] [--fdb F] [--hda F] [--hdb F] [--hdc
   [--cable-disconnected]
 Boot menu: --boot-menu shows "Press F12 for the boot menu" for 3 s (--boot-menu=MS: that
   long, 0-60000); without it an Esc or F12 pressed during POST still opens the built-in BIOS's menu.
+CPU models (--cpu): pentium2 (default: Pentium II, family 6, with MMX), pentium-pro (family 6,
+  no MMX), pentium (P54C), 486.
 Networking (with --nic): the user-mode NAT, guest 10.0.2.15, gateway 10.0.2.2 = host loopback.
   --forward tcp:2222:22   host 127.0.0.1:2222 reaches guest port 22 (repeatable; udp too)
   --capture FILE.pcap     record every frame (tcpdump/Wireshark format)

@@ -4,12 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { GUEST_OS_PRESETS, type VmPowerState } from '../../core/api/contract.js';
+import { CPU_MODELS, GUEST_OS_PRESETS, type VmPowerState } from '../../core/api/contract.js';
+import { modelHasMmx } from '../../core/cpu/system/cpuid.js';
 import { presetDefaults, presetInfo } from '../../main/library/presets.js';
 import { settingsForNewVm } from '../../main/library/settings.js';
 import { validateSettings } from '../../main/library/validate.js';
 import {
-  PRESET_DISK_MIB, PRESET_MEMORY_MIB, PRESET_NIC, SEND_KEYS, dropDriveFor, flattenTree, guessMediaKind, issuesFor, mediaIn,
+  CPU_MODEL_LABELS, PRESET_DISK_MIB, PRESET_MEMORY_MIB, PRESET_NIC, SEND_KEYS, dropDriveFor, flattenTree, guessMediaKind, issuesFor, mediaIn,
   newDiskPath, newVmFieldOf, newVmParams, nextSnapshotName, powerActions, snapshotTree, unplacedIssues, type NewVmForm,
 } from '../../renderer/src/lib/vm.js';
 import { absolutePosition, canvasSize, displayAspect } from '../../renderer/src/lib/display.js';
@@ -26,6 +27,14 @@ const validate = (params: ReturnType<typeof newVmParams>) =>
   validateSettings(settingsForNewVm(params), { nameTaken: () => false });
 
 describe('renderer view helpers', () => {
+  test('the CPU model labels cover every model and say MMX exactly where the core has it', () => {
+    for (const c of CPU_MODELS) {
+      const label = CPU_MODEL_LABELS[c];
+      expect(label, c).toBeTruthy();
+      expect(/\bMMX\b/.test(label.replace('no MMX', '')), c).toBe(modelHasMmx(c));
+    }
+  });
+
   test('the New VM form shows the memory, disk size and NIC each preset really gives', () => {
     for (const p of GUEST_OS_PRESETS) {
       expect(PRESET_MEMORY_MIB[p]).toBe(presetDefaults(p).memoryMiB);

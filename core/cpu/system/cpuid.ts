@@ -1,5 +1,6 @@
 // CPUID: what the emulated processor says it is. The answers depend on the CPU model preset
-// and on two platform facts (is there a local APIC, is MMX implemented), never on the host.
+// and on two platform facts (is there a local APIC, is MMX enabled: `cpu.hasMmx`, which the
+// board sets from `modelHasMmx`), never on the host.
 //
 // Feature bits (leaf 1 EDX), SDM vol. 2A "CPUID":
 //   0 FPU, 1 VME, 2 DE, 3 PSE, 4 TSC, 5 MSR, 6 PAE, 8 CX8, 9 APIC, 11 SEP, 12 MTRR, 13 PGE,
@@ -33,6 +34,8 @@ export interface CpuModelInfo {
   cacheDescriptors: readonly [number, number, number, number] | null;
   /** Brand string for leaves 0x80000002-4, or null when extended leaves are absent. */
   brand: string | null;
+  /** The model has MMX (core/cpu/mmx.ts): the board sets `cpu.hasMmx` from this. */
+  mmx: boolean;
 }
 
 const P6_FEATURES =
@@ -45,6 +48,7 @@ export const CPU_MODELS: Readonly<Record<CpuModelName, CpuModelInfo>> = {
     features: P6_FEATURES | FEAT_SEP,
     cacheDescriptors: [0x03020101, 0, 0, 0x0c040843],
     brand: 'Perseus Virtual Pentium II',
+    mmx: true,
   },
   // Family 6 model 1 stepping 9. The real part sets SEP without implementing it (SDM: ignore
   // SEP when family 6, model < 3, stepping < 3); we simply do not report it.
@@ -53,6 +57,7 @@ export const CPU_MODELS: Readonly<Record<CpuModelName, CpuModelInfo>> = {
     features: P6_FEATURES,
     cacheDescriptors: [0x03020101, 0, 0, 0x06040a42],
     brand: 'Perseus Virtual Pentium Pro',
+    mmx: false,
   },
   // Family 5 model 2 stepping 12 (P54C).
   pentium: {
@@ -60,6 +65,7 @@ export const CPU_MODELS: Readonly<Record<CpuModelName, CpuModelInfo>> = {
     features: FEAT_FPU | FEAT_VME | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8,
     cacheDescriptors: null,
     brand: null,
+    mmx: false,
   },
   // Family 4 model 8 (IntelDX4, which has CPUID).
   '486': {
@@ -67,15 +73,21 @@ export const CPU_MODELS: Readonly<Record<CpuModelName, CpuModelInfo>> = {
     features: FEAT_FPU,
     cacheDescriptors: null,
     brand: null,
+    mmx: false,
   },
 };
+
+/** Whether the model implements MMX (Pentium II yes; Pentium Pro, P54C Pentium and 486 no). */
+export function modelHasMmx(model: CpuModelName): boolean {
+  return CPU_MODELS[model].mmx;
+}
 
 /** Feature bits as reported by leaf 1 for a model on a given platform. */
 export function modelFeatures(model: CpuModelName, hasApic: boolean, hasMmx: boolean): number {
   const info = CPU_MODELS[model];
   let f = info.features;
   if (hasApic && info.signature >= 0x500) f |= FEAT_APIC;
-  if (hasMmx && info.signature >= 0x650) f |= FEAT_MMX;
+  if (hasMmx && info.mmx) f |= FEAT_MMX;
   return f | 0;
 }
 

@@ -17,7 +17,7 @@ const COMMON = {
 const SETTINGS = {
   preset: { type: 'string', value: 'OS', help: 'Guest OS preset: dos, win9x, linux, other (create: sets the defaults)' },
   memory: { type: 'integer', value: 'MIB', help: 'Guest memory in MiB (1-3584)' },
-  cpu: { type: 'string', value: 'MODEL', help: 'CPU model: pentium2, pentium-pro, pentium, 486' },
+  cpu: { type: 'string', value: 'MODEL', help: 'CPU model: pentium2 (Pentium II with MMX), pentium-pro, pentium, 486' },
   firmware: { type: 'string', value: 'FW', help: 'builtin, seabios, or the path of a BIOS ROM file' },
   boot: { type: 'string', value: 'ORDER', help: 'Boot order of a (floppy), c (hard disk), d (CD-ROM), e.g. cda' },
   'boot-menu': { type: 'integer', value: 'MS', help: 'Show the boot-menu prompt (F12) this long at power-on, 0-60000 ms; 0: none' },

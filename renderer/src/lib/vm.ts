@@ -2,7 +2,7 @@
 // to form fields, and how the New VM form becomes createVm parameters.
 import { toApiError } from '../../../core/api/wire.js';
 import type {
-  DiskImageFormat, GuestOsPreset, IdeSlot, InputEvent, MediaDrive, NicModel, SnapshotNode, ValidationIssue,
+  CpuModel, DiskImageFormat, GuestOsPreset, IdeSlot, InputEvent, MediaDrive, NicModel, SnapshotNode, ValidationIssue,
   VmPowerState, VmRecord, VmSettings,
 } from '../../../core/api/contract.js';
 
@@ -11,6 +11,14 @@ export const PRESET_LABELS: Record<GuestOsPreset, string> = {
   win9x: 'Windows 95 / 98 / ME',
   linux: 'Linux (i386)',
   other: 'Other',
+};
+
+/** The CPU models of the settings dialog (MMX comes with the Pentium II only, as on the real parts). */
+export const CPU_MODEL_LABELS: Record<CpuModel, string> = {
+  pentium2: 'Pentium II (family 6, MMX)',
+  'pentium-pro': 'Pentium Pro (family 6, no MMX)',
+  pentium: 'Pentium (P54C, no MMX)',
+  '486': '486 (IntelDX4)',
 };
 
 /** The memory the main process's presets give a new VM (shown in the New VM form). */
