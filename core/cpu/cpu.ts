@@ -50,6 +50,7 @@ import type { PhysicalMemory } from '../bus/memory.js';
 import type { Stateful, VMStateDecl } from '../state/vmstate.js';
 import type { CpuPlatformHooks, FpuMemory, FpuUnit, InterruptSource } from './interfaces.js';
 import { step } from './exec-hot.js';
+import { BlockCache, WATCH_CODE } from './jit/block-cache.js';
 import { deliverInterrupt } from './sysops.js';
 import {
   CR0_AM, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_AC, EXC_DB, EXC_DF, EXC_GP, EXC_PF, EXC_SS,
@@ -221,13 +222,23 @@ export class Cpu implements Stateful, FpuMemory {
 
   // TLB: per linear page, the physical page address and permission bits.
   /** Per linear page: physical page address | TLB_* permission bits; 0 = no entry. */
-  private readonly tlb = new Int32Array(1 << 20);
+  readonly tlb = new Int32Array(1 << 20);
   private readonly tlbList = new Int32Array(TLB_LIST_MAX);
   private tlbCount = 0;
   private tlbOverflow = false;
   /** TLB_SUP_READ or TLB_USER_READ depending on CPL. */
-  private tlbReadNeed = TLB_SUP_READ;
-  private tlbWriteNeed = TLB_SUP_WRITE;
+  tlbReadNeed = TLB_SUP_READ;
+  tlbWriteNeed = TLB_SUP_WRITE;
+
+  /** Compiled blocks (jit/): used by the run loop when jitEnabled and the mode is flat 32-bit. */
+  readonly jit: BlockCache;
+  /** Run compiled blocks (MachineConfig.jit; PERSEUS_JIT=0 turns it off in main/). */
+  jitEnabled = true;
+  /**
+   * Protected mode, 32-bit code and stack, and CS/DS/ES/SS all base 0, limit 4 GiB, present
+   * and expand-up: the only mode blocks are compiled for. Kept by updateJitFlat().
+   */
+  jitFlat = false;
 
   fpu: FpuUnit | null = null;
   /** The CPU model has MMX (set by the board from the model; CPUID reports it, 0F MMX opcodes run). */
@@ -246,7 +257,7 @@ export class Cpu implements Stateful, FpuMemory {
    * memory.a20Mask as of the last A20 change (through memory.onA20Change, chained) or run
    * boundary, for the linear-access fast paths; the slow paths read memory.a20Mask.
    */
-  private a20Mask = -1;
+  a20Mask = -1;
 
   constructor(readonly memory: PhysicalMemory, readonly io: IoBus) {
     this.mem = memory.mem;
@@ -255,6 +266,19 @@ export class Cpu implements Stateful, FpuMemory {
     this.readMap = memory.readMap;
     this.writeMap = memory.writeMap;
     this.watchPage = memory.watchPage;
+    this.jit = new BlockCache(this);
+    const previousWatch = memory.onWatchedWrite;
+    const watch = memory.watchPage;
+    memory.onWatchedWrite = (page: number): void => {
+      const w = watch[page];
+      if ((w & WATCH_CODE) !== 0) {
+        this.jit.invalidatePage(page);
+        // The running block (maybe the one just invalidated) stops after this instruction.
+        this.eventPending = true;
+        if ((w & ~WATCH_CODE) === 0) return;
+      }
+      previousWatch(page);
+    };
     const previous = memory.onA20Change;
     memory.onA20Change = (enabled: boolean): void => {
       previous(enabled);
@@ -299,6 +323,7 @@ export class Cpu implements Stateful, FpuMemory {
     this.fpu?.reset();
     this.flushTlb(true);
     this.updateModes();
+    this.jit.clear();
   }
 
   /** Recompute cached mode state after CR0, CR4, EFLAGS.VM, CS or SS changed. */
@@ -321,6 +346,16 @@ export class Cpu implements Stateful, FpuMemory {
     this.tlbReadNeed = user ? TLB_USER_READ : TLB_SUP_READ;
     this.tlbWriteNeed = user ? TLB_USER_WRITE : TLB_SUP_WRITE;
     this.fetchEipHi = 0;
+    this.updateJitFlat();
+  }
+
+  /** Recompute jitFlat (after segment or mode changes). */
+  updateJitFlat(): void {
+    let flat = this.code32 && this.stack32;
+    for (let s = 0; s < 4 && flat; s++) {
+      if (this.segBase[s] !== 0 || this.segLimit[s] !== -1 || this.segFastLimit[s] !== 0xffffffff) flat = false;
+    }
+    this.jitFlat = flat;
   }
 
   setSegment(seg: number, selector: number, base: number, limit: number, flags: number): void {
@@ -335,6 +370,7 @@ export class Cpu implements Stateful, FpuMemory {
     } else if (seg === SEG_SS) {
       this.stack32 = this.protectedMode && (flags & SF_DB) !== 0;
     }
+    this.updateJitFlat();
   }
 
   private updateFastLimit(seg: number): void {
@@ -348,6 +384,7 @@ export class Cpu implements Stateful, FpuMemory {
     this.segSel[seg] = selector;
     this.segBase[seg] = selector << 4;
     if (seg === SEG_CS) this.fetchEipHi = 0;
+    this.updateJitFlat();
   }
 
   // ------------------------------------------------------------------ EFLAGS
@@ -1164,7 +1201,20 @@ export class Cpu implements Stateful, FpuMemory {
       const blockStart = this.instructionCount;
       const blockEnd = blockStart + n;
       this.eventPending = false;
+      const jit = this.jitEnabled ? this.jit : null;
       do {
+        if (jit !== null && this.jitFlat) {
+          // A compiled block runs only if all of it fits before the next poll point / stop,
+          // so that compiled or not, the same instructions run between the same poll points.
+          const eip = this.eip;
+          if (eip >= this.fetchEipLo && eip < this.fetchEipHi) {
+            const b = jit.lookup(this.fetchAdj + eip, eip, this.cpl | (this.pagingOn ? 4 : 0) | (this.a20Mask === -1 ? 8 : 0));
+            if (b !== null && b.n <= blockEnd - this.instructionCount) {
+              b.fn(this);
+              continue;
+            }
+          }
+        }
         this.startEip = this.eip;
         this.startEsp = regs[REG_ESP];
         step(this);
@@ -1298,6 +1348,7 @@ export class Cpu implements Stateful, FpuMemory {
   };
 
   postLoad(): void {
+    this.jit.clear();
     for (let seg = 0; seg < 6; seg++) this.updateFastLimit(seg);
     this.a20Mask = this.memory.a20Mask;
     this.flushTlb(true);
