@@ -49,6 +49,8 @@ export interface MachineConfig {
   clock: HostClock;
   /** Virtual time derived only from executed instructions (reproducible runs). */
   deterministic: boolean;
+  /** Run hot 32-bit code as compiled blocks (core/cpu/jit); default true. */
+  jit?: boolean;
   /** Debug ports 0x402/0xE9 and device warnings. */
   log(message: string): void;
 }

@@ -183,6 +183,7 @@ export class PcMachine implements Machine {
 
     this.cpu = new Cpu(m, this.io);
     const cpu = this.cpu;
+    cpu.jitEnabled = config.jit !== false;
     this.fpu = new Fpu(cpu, {
       raiseMathFault: () => cpu.fault(16),
       ferr: (asserted) => this.irqs.setSource(13, 1 << 31, asserted),

@@ -263,6 +263,7 @@ export async function runCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
+  if ((stats || process.env.PERSEUS_JIT_STATS === '1') && machine instanceof PcMachine) machine.cpu.jit.collectStats = true;
   try {
     // A forward that cannot listen (port in use) fails the run: the user asked for it.
     await machineNetwork(machine)?.forwards;
@@ -302,6 +303,9 @@ export async function runCommand(args: string[]): Promise<number> {
     if (stats) {
       const secs = (performance.now() - t0) / 1000;
       process.stderr.write(`perseus run: ${machine.instructionCount} instructions in ${secs.toFixed(2)} s, ${(machine.instructionCount / secs / 1e6).toFixed(1)} MIPS\n`);
+    }
+    if ((stats || process.env.PERSEUS_JIT_STATS === '1') && machine instanceof PcMachine) {
+      process.stderr.write(`${machine.cpu.jitEnabled ? machine.cpu.jit.summary() : 'jit: off'}\n`);
     }
   }
 }

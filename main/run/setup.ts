@@ -194,6 +194,7 @@ export async function buildMachine(settings: VmSettings, opts: BuildOptions): Pr
     serial: opts.serial ?? [],
     clock: hostClock(opts.deterministic ?? false),
     deterministic: opts.deterministic ?? false,
+    jit: process.env.PERSEUS_JIT !== '0',
     log,
   };
   const linux = opts.linuxBoot ? readLinuxBoot(opts.linuxBoot, fw.name) : null;
