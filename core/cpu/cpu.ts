@@ -1210,7 +1210,14 @@ export class Cpu implements Stateful, FpuMemory {
           if (eip >= this.fetchEipLo && eip < this.fetchEipHi) {
             const b = jit.lookup(this.fetchAdj + eip, eip, this.cpl | (this.pagingOn ? 4 : 0) | (this.a20Mask === -1 ? 8 : 0));
             if (b !== null && b.n <= blockEnd - this.instructionCount) {
-              b.fn(this);
+              if (jit.collectStats) {
+                const before = this.instructionCount;
+                b.fn(this);
+                jit.stats.runs++;
+                jit.stats.instructions += this.instructionCount - before;
+              } else {
+                b.fn(this);
+              }
               continue;
             }
           }

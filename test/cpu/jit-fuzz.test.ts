@@ -210,6 +210,7 @@ describe('JIT differential fuzz', () => {
       }
       expect(a.halted).toBe(true);
       if (a.eip !== CODE + code.length) faults++;
+      expect(b.jit.stats.errors).toBe(0);
       compiled += b.jit.stats.compiled;
       invalidations += b.jit.stats.invalidations;
     }

@@ -24,6 +24,8 @@ export const WATCH_CODE = 2;
 export interface JitStats {
   compiled: number;
   rejected: number;
+  /** Code generator failures (a bug: the block is interpreted instead). */
+  errors: number;
   runs: number;
   instructions: number;
   invalidations: number;
@@ -43,7 +45,7 @@ export class BlockCache {
   private readonly compiler = new BlockCompiler();
   private readonly watch: Uint8Array;
   private readonly codePages: number;
-  readonly stats: JitStats = { compiled: 0, rejected: 0, runs: 0, instructions: 0, invalidations: 0, stops: new Map() };
+  readonly stats: JitStats = { compiled: 0, rejected: 0, errors: 0, runs: 0, instructions: 0, invalidations: 0, stops: new Map() };
   /** Collect stats (runs/instructions per block run): set by --stats. */
   collectStats = false;
 
@@ -90,7 +92,8 @@ export class BlockCache {
       b = this.compiler.compile(this.cpu.mem, idx, eip >>> 0, { cpl: mode & 3, paging: (mode & 4) !== 0, a20: (mode & 8) !== 0 }, MIN_INSNS);
     } catch (e) {
       // A code generator bug must not take the machine down: interpret this block.
-      if (this.collectStats) console.error('jit: compile failed', e);
+      this.stats.errors++;
+      if (this.collectStats && this.stats.errors <= 5) console.error('jit: compile failed', e);
       b = null;
     }
     if (this.collectStats && this.compiler.stopOpcode >= 0) {
@@ -144,6 +147,6 @@ export class BlockCache {
     const s = this.stats;
     const stops = [...s.stops.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)
       .map(([op, n]) => `${op.toString(16)}:${n}`).join(' ');
-    return `jit: compiled=${s.compiled} rejected=${s.rejected} runs=${s.runs} insns=${s.instructions} invalidations=${s.invalidations} stops=[${stops}]`;
+    return `jit: compiled=${s.compiled} rejected=${s.rejected} errors=${s.errors} runs=${s.runs} insns=${s.instructions} invalidations=${s.invalidations} stops=[${stops}]`;
   }
 }

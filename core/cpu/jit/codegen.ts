@@ -265,7 +265,7 @@ export class BlockCompiler {
   }
 
   private local(name: string): string {
-    const n = `${name}${this.i}`;
+    const n = `${name}_${this.i}`;
     this.decls.push(`${n} = 0`);
     return n;
   }
