@@ -95,8 +95,12 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 // TLB entry flag bits (low bits of a tlb entry; the physical page address is above them)
 const TLB_SUP_READ = 1, TLB_USER_READ = 2, TLB_SUP_WRITE = 4, TLB_USER_WRITE = 8, TLB_GLOBAL = 16;
 const TLB_LIST_MAX = 8192;
-/** How often (in instructions) a running CPU with IF=1 asks the interrupt controller. */
-const POLL_INTERVAL = 32;
+/**
+ * How often (in instructions) a running CPU with IF=1 asks the interrupt controller. Well above
+ * the longest compiled block (jit/codegen.ts MAX_INSNS), which runs only if it fits before the
+ * next poll.
+ */
+const POLL_INTERVAL = 512;
 
 
 export class Cpu implements Stateful, FpuMemory {

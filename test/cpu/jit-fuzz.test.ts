@@ -9,7 +9,7 @@ import { IoBus } from '../../core/bus/io.js';
 import { PhysicalMemory } from '../../core/bus/memory.js';
 import { Cpu } from '../../core/cpu/cpu.js';
 import { movToCr } from '../../core/cpu/sysops.js';
-import { FLAT_CODE32_DPL0, FLAT_DATA32_DPL0, SEG_CS, SEG_DS, SEG_ES, SEG_SS } from '../../core/cpu/system/constants.js';
+import { FLAT_CODE32_DPL0, FLAT_DATA32_DPL0, SEG_CS, SEG_DS, SEG_ES, SEG_GS, SEG_SS } from '../../core/cpu/system/constants.js';
 
 const GDT = 0x1000, IDT = 0x2000, HANDLERS = 0x3000, CODE = 0x10000, COUNTER = 0x20000;
 const DATA = 0x100f80, STACK_TOP = 0x180000, BAD = 0x200000, PD = 0x40000, PT = 0x41000;
@@ -48,6 +48,8 @@ function machine(program: Uint8Array, badFrom: number, jit: boolean, seedRegs: n
   cpu.updateModes();
   cpu.setSegment(SEG_CS, 8, 0, -1, FLAT_CODE32_DPL0);
   for (const s of [SEG_DS, SEG_ES, SEG_SS]) cpu.setSegment(s, 0x10, 0, -1, FLAT_DATA32_DPL0);
+  // GS: base DATA - 0x1000, limit 0x1060 (offsets past it #GP)
+  cpu.setSegment(SEG_GS, 0x10, DATA - 0x1000, 0x1060, FLAT_DATA32_DPL0);
   cpu.updateModes();
   // Identity map the first 4 MiB; the BAD pages below index badFrom are not present.
   w32(PD, PT | 7);
@@ -129,6 +131,16 @@ function program(rand: () => number, iterations: number): { code: Uint8Array; ba
     () => [0x0f, 0xc8 + dst()],
     () => [0x0f, 0x90 + n(16), ...rm(0, 1)],
     () => [0x0f, 0x40 + n(16), ...rm(dst(), 4)],
+    // GS-relative (GS base = DATA - 0x1000 below), moffs, DIV, SHLD/SHRD, CLD/STD
+    () => [0x65, 0x8b, 0x05 | (dst() << 3), ...le(0x1000 + n(100))],
+    () => [0x65, pick([0x01, 0x03, 0x29, 0x2b, 0x39]), 0x05 | (dst() << 3), ...le(0x1000 + n(100))],
+    () => [0x65, 0xff, 0x05 | (n(2) << 3), ...le(0x1000 + n(100))],
+    () => [pick([0xa1, 0xa3, 0xa0, 0xa2]), ...le(DATA + n(100))],
+    () => [0xb9, ...le(1 + n(1000)), 0x31, 0xd2, 0xf7, 0xf1], // mov ecx, k; xor edx, edx; div ecx
+    () => [0xf7, 0xf8 + pick([1, 5, 6, 7])], // idiv r (may #DE)
+    () => [0x0f, pick([0xa4, 0xac]), ...rm(dst(), 4), n(40)],
+    () => [0x0f, pick([0xa5, 0xad]), ...rm(dst(), 4)],
+    () => [pick([0xfc, 0xfd])],
     // flag consumers the JIT does not compile (end a block)
     () => [0x9c, 0x58 + dst()], // pushfd; pop r
     () => [0x9f], // lahf

@@ -43,7 +43,7 @@ class Unsupported extends Error {}
 const UNSUPPORTED = new Unsupported('unsupported');
 
 const R8 = [0, 4, 8, 12, 1, 5, 9, 13];
-const SEG_ES = 0, SEG_SS = 2, SEG_DS = 3;
+const SEG_ES = 0, SEG_SS = 2, SEG_DS = 3, SEG_FS = 4, SEG_GS = 5;
 
 // Symbolic arithmetic-flag state (compile time).
 //   K_CPU:  the Cpu's flags/lazy fields are current.
@@ -241,7 +241,8 @@ export class BlockCompiler {
       'return function block(cpu) {\n' +
       'const regs = cpu.regs, r8 = cpu.reg8, tlb = cpu.tlb, rm = cpu.readMap, wm = cpu.writeMap, wp = cpu.watchPage;\n' +
       'const m8 = cpu.mem, m16 = cpu.mem16, m32 = cpu.mem32, ic = cpu.instructionCount;\n' +
-      'let lin = 0, t = 0, e = 0;\n' +
+      'const sb = cpu.segBase, sl = cpu.segFastLimit;\n' +
+      'let lin = 0, t = 0, e = 0, o = 0;\n' +
       (this.decls.length ? `let ${this.decls.join(', ')};\n` : '') +
       this.out.join('\n') +
       '\n};';
@@ -321,27 +322,47 @@ export class BlockCompiler {
     return this.a20 ? `${x} >>> 12` : `(${x} >>> 12) & 0xffeff`;
   }
 
+  /**
+   * `lin = address of op`. FS/GS (not part of the flat mode) add their base at run time and
+   * keep the offset in `o` for the limit check.
+   */
+  private setAddr(op: Operand): void {
+    if (op.seg >= SEG_FS) this.emit(`o = ${op.addr}; lin = (sb[${op.seg}] + o) | 0;`);
+    else this.emit(`lin = ${op.addr};`);
+  }
+
+  /** Fast-path condition prefix: alignment, and for FS/GS the segment limit. */
+  private cond0(size: number, seg: number): string {
+    let c = size === 1 ? '' : `(lin & ${size - 1}) === 0 && `;
+    if (seg >= SEG_FS) c += `(o >>> 0) + ${size - 1} <= sl[${seg}] && `;
+    return c;
+  }
+
   /** `dst = [lin]` (size 1, 2 or 4); rmw: probe write permission first on the slow path. */
   private read(size: number, seg: number, dst: string, rmw = false, esp = 'regs[4]'): void {
-    const align = size === 1 ? '' : `(lin & ${size - 1}) === 0 && `;
+    const align = this.cond0(size, seg);
+    const addrArg = seg >= SEG_FS ? 'o' : 'lin';
+    const sfx = seg >= SEG_FS ? 'S' : '';
     const load = size === 4 ? 'm32[(e << 10) | ((lin & 0xfff) >> 2)]' : size === 2 ? 'm16[(e << 11) | ((lin & 0xfff) >> 1)]' : 'm8[(e << 12) | (lin & 0xfff)]';
-    const slow = rmw ? (size === 4 ? 'H.rmw32' : 'H.rmw8') : `H.rd${size * 8}`;
+    const slow = rmw ? (size === 4 ? `H.rmw${sfx}32` : `H.rmw${sfx}8`) : `H.rd${sfx}${size * 8}`;
     if (rmw && size === 2) throw UNSUPPORTED;
     if (this.paging) {
-      this.emit(`t = tlb[lin >>> 12]; if (${align}(t & ${this.N}) !== 0 && (e = rm[${this.page('t')}]) >= 0) ${dst} = ${load}; else { ${this.pre(esp)} ${dst} = ${slow}(cpu, ${seg}, lin); }`);
+      this.emit(`t = tlb[lin >>> 12]; if (${align}(t & ${this.N}) !== 0 && (e = rm[${this.page('t')}]) >= 0) ${dst} = ${load}; else { ${this.pre(esp)} ${dst} = ${slow}(cpu, ${seg}, ${addrArg}); }`);
     } else {
-      this.emit(`if (${align}(e = rm[${this.page('lin')}]) >= 0) ${dst} = ${load}; else { ${this.pre(esp)} ${dst} = ${slow}(cpu, ${seg}, lin); }`);
+      this.emit(`if (${align}(e = rm[${this.page('lin')}]) >= 0) ${dst} = ${load}; else { ${this.pre(esp)} ${dst} = ${slow}(cpu, ${seg}, ${addrArg}); }`);
     }
   }
 
   /** `[lin] = val` (val: a local or constant). */
   private write(size: number, seg: number, val: string): void {
-    const align = size === 1 ? '' : `(lin & ${size - 1}) === 0 && `;
+    const align = this.cond0(size, seg);
+    const addrArg = seg >= SEG_FS ? 'o' : 'lin';
+    const sfx = seg >= SEG_FS ? 'S' : '';
     const store = size === 4 ? 'm32[(e << 10) | ((lin & 0xfff) >> 2)]' : size === 2 ? 'm16[(e << 11) | ((lin & 0xfff) >> 1)]' : 'm8[(e << 12) | (lin & 0xfff)]';
     if (this.paging) {
-      this.emit(`t = tlb[lin >>> 12]; if (${align}(t & ${this.W}) !== 0 && (e = wm[${this.page('t')}]) >= 0 && wp[e] === 0) ${store} = ${val}; else { ${this.pre()} H.wr${size * 8}(cpu, ${seg}, lin, ${val}); }`);
+      this.emit(`t = tlb[lin >>> 12]; if (${align}(t & ${this.W}) !== 0 && (e = wm[${this.page('t')}]) >= 0 && wp[e] === 0) ${store} = ${val}; else { ${this.pre()} H.wr${sfx}${size * 8}(cpu, ${seg}, ${addrArg}, ${val}); }`);
     } else {
-      this.emit(`if (${align}(e = wm[${this.page('lin')}]) >= 0 && wp[e] === 0) ${store} = ${val}; else { ${this.pre()} H.wr${size * 8}(cpu, ${seg}, lin, ${val}); }`);
+      this.emit(`if (${align}(e = wm[${this.page('lin')}]) >= 0 && wp[e] === 0) ${store} = ${val}; else { ${this.pre()} H.wr${sfx}${size * 8}(cpu, ${seg}, ${addrArg}, ${val}); }`);
     }
     this.insnWrote = true;
   }
@@ -356,7 +377,7 @@ export class BlockCompiler {
     if (op.isReg) {
       this.emit(`${v} = ${this.reg(size, op.reg)};`);
     } else {
-      this.emit(`lin = ${op.addr};`);
+      this.setAddr(op);
       this.read(size, op.seg, v, rmw);
     }
     return v;
@@ -367,7 +388,7 @@ export class BlockCompiler {
     if (op.isReg) {
       this.emit(`${this.reg(size, op.reg)} = ${val};`);
     } else {
-      if (!linReady) this.emit(`lin = ${op.addr};`);
+      if (!linReady) this.setAddr(op);
       this.write(size, op.seg, val);
     }
   }
@@ -416,6 +437,8 @@ export class BlockCompiler {
       if (op === 0x26) this.segOverride = SEG_ES;
       else if (op === 0x36) this.segOverride = SEG_SS;
       else if (op === 0x3e) this.segOverride = SEG_DS;
+      else if (op === 0x64) this.segOverride = SEG_FS;
+      else if (op === 0x65) this.segOverride = SEG_GS;
       else break;
       op = this.byte();
     }
@@ -569,6 +592,21 @@ export class BlockCompiler {
     }
     if (op === 0x98) { this.emit('regs[0] = (regs[0] << 16) >> 16;'); return false; }
     if (op === 0x99) { this.emit('regs[2] = regs[0] >> 31;'); return false; }
+    if (op >= 0xa0 && op <= 0xa3) {
+      const size = (op & 1) === 0 ? 1 : 4;
+      const o: Operand = { isReg: false, reg: 0, addr: `${this.d32()}`, seg: this.segOverride >= 0 ? this.segOverride : SEG_DS };
+      if (op < 0xa2) {
+        const v = this.readRm(o, size, 'v');
+        this.emit(`${this.reg(size, 0)} = ${v};`);
+      } else {
+        const v = this.local('v');
+        this.emit(`${v} = ${this.reg(size, 0)};`);
+        this.writeRm(o, size, v, false);
+      }
+      return false;
+    }
+    if (op === 0xfc) { this.emit('cpu.flags &= ~0x400;'); return false; }
+    if (op === 0xfd) { this.emit('cpu.flags |= 0x400;'); return false; }
     if (op === 0xa8 || op === 0xa9) {
       const size = op === 0xa8 ? 1 : 4;
       const imm = size === 4 ? this.d32() : this.byte();
@@ -716,6 +754,13 @@ export class BlockCompiler {
       this.fs = CPU_FLAGS;
       return false;
     }
+    if (g === 6 || g === 7) {
+      // #DE possible: the restart point first.
+      const a = this.readRm(o, 4, 'a');
+      this.emit(`${this.pre()} H.div1(cpu, ${g === 7}, ${a}, 31);`);
+      this.fs = CPU_FLAGS;
+      return false;
+    }
     throw UNSUPPORTED;
   }
 
@@ -784,6 +829,17 @@ export class BlockCompiler {
       this.emit(`${v} = regs[${r}]; regs[${r}] = ((${v} & 0xff) << 24) | ((${v} & 0xff00) << 8) | ((${v} >>> 8) & 0xff00) | (${v} >>> 24);`);
       return false;
     }
+    if (op === 0xa4 || op === 0xa5 || op === 0xac || op === 0xad) {
+      const m = this.byte();
+      const o = this.modrm(m);
+      const a = this.readRm(o, 4, 'a', true);
+      const cnt = (op & 1) === 0 ? `${this.byte() & 31}` : 'r8[4] & 31';
+      const r = this.local('r');
+      this.emit(`${flushOf(this.fs)} ${r} = H.shiftDouble(cpu, ${op < 0xa8}, ${a}, regs[${(m >> 3) & 7}], ${cnt}, 31);`);
+      this.fs = CPU_FLAGS;
+      this.writeRm(o, 4, r, true);
+      return false;
+    }
     if (op === 0xaf) {
       const m = this.byte();
       const o = this.modrm(m);
@@ -801,7 +857,7 @@ export class BlockCompiler {
       if (o.isReg) {
         this.emit(`${v} = ${size === 1 ? `r8[${R8[o.reg]}]` : `regs[${o.reg}] & 0xffff`};`);
       } else {
-        this.emit(`lin = ${o.addr};`);
+        this.setAddr(o);
         this.read(size, o.seg, v);
       }
       const g = (m >> 3) & 7;

@@ -4,7 +4,7 @@
 // interpreter does for the same operand, in the same order.
 
 import type { Cpu } from '../cpu.js';
-import { imulTrunc, mul1, shift } from '../alu.js';
+import { div1, imulTrunc, mul1, shift, shiftDouble } from '../alu.js';
 
 export function rd8(c: Cpu, seg: number, lin: number): number {
   c.checkLimit(seg, lin, 1);
@@ -49,4 +49,49 @@ export function rmw32(c: Cpu, seg: number, lin: number): number {
   return c.readLinear32(lin);
 }
 
-export { imulTrunc, mul1, shift };
+// FS/GS operands: offset `off` in segment `seg` (base added here).
+export function rdS8(c: Cpu, seg: number, off: number): number {
+  c.checkLimit(seg, off, 1);
+  return c.readLinear8((c.segBase[seg] + off) | 0);
+}
+
+export function rdS16(c: Cpu, seg: number, off: number): number {
+  c.checkLimit(seg, off, 2);
+  return c.readLinear16((c.segBase[seg] + off) | 0);
+}
+
+export function rdS32(c: Cpu, seg: number, off: number): number {
+  c.checkLimit(seg, off, 4);
+  return c.readLinear32((c.segBase[seg] + off) | 0);
+}
+
+export function wrS8(c: Cpu, seg: number, off: number, v: number): void {
+  c.checkLimit(seg, off, 1);
+  c.writeLinear8((c.segBase[seg] + off) | 0, v);
+}
+
+export function wrS16(c: Cpu, seg: number, off: number, v: number): void {
+  c.checkLimit(seg, off, 2);
+  c.writeLinear16((c.segBase[seg] + off) | 0, v);
+}
+
+export function wrS32(c: Cpu, seg: number, off: number, v: number): void {
+  c.checkLimit(seg, off, 4);
+  c.writeLinear32((c.segBase[seg] + off) | 0, v);
+}
+
+export function rmwS8(c: Cpu, seg: number, off: number): number {
+  const lin = (c.segBase[seg] + off) | 0;
+  if (c.pagingOn) c.probeWrite(lin, 1);
+  c.checkLimit(seg, off, 1);
+  return c.readLinear8(lin);
+}
+
+export function rmwS32(c: Cpu, seg: number, off: number): number {
+  const lin = (c.segBase[seg] + off) | 0;
+  if (c.pagingOn) c.probeWrite(lin, 4);
+  c.checkLimit(seg, off, 4);
+  return c.readLinear32(lin);
+}
+
+export { div1, imulTrunc, mul1, shift, shiftDouble };
