@@ -243,6 +243,13 @@ export class Cpu implements Stateful, FpuMemory {
    * and expand-up: the only mode blocks are compiled for. Kept by updateJitFlat().
    */
   jitFlat = false;
+  /**
+   * Set when a block did not fit before the poll point and the interpreter runs its
+   * instructions: no lookups (which would count and compile the block's tails) until the
+   * interpreter leaves it by a jump or reaches its end (jitResyncEnd) or an exception/interrupt.
+   */
+  private jitResync = false;
+  private jitResyncEnd = 0;
 
   fpu: FpuUnit | null = null;
   /** The CPU model has MMX (set by the board from the model; CPUID reports it, 0F MMX opcodes run). */
@@ -1117,6 +1124,7 @@ export class Cpu implements Stateful, FpuMemory {
    * return address. Returns false after a triple fault (shutdown).
    */
   raiseException(vector: number, errorCode: number, kind = INT_EXCEPTION): boolean {
+    this.jitResync = false;
     let v = vector, code = errorCode, k = kind;
     for (let attempt = 0; attempt < 3; attempt++) {
       const savedEip = this.eip;
@@ -1211,9 +1219,13 @@ export class Cpu implements Stateful, FpuMemory {
           // A compiled block runs only if all of it fits before the next poll point / stop,
           // so that compiled or not, the same instructions run between the same poll points.
           const eip = this.eip;
-          if (eip >= this.fetchEipLo && eip < this.fetchEipHi) {
+          if (this.jitResync && eip === this.jitResyncEnd) this.jitResync = false;
+          if (!this.jitResync && eip >= this.fetchEipLo && eip < this.fetchEipHi) {
             const b = jit.lookup(this.fetchAdj + eip, eip, this.cpl | (this.pagingOn ? 4 : 0) | (this.a20Mask === -1 ? 8 : 0));
-            if (b !== null && b.n <= blockEnd - this.instructionCount) {
+            if (b !== null && b.n > blockEnd - this.instructionCount) {
+              this.jitResync = true;
+              this.jitResyncEnd = b.end;
+            } else if (b !== null) {
               if (jit.collectStats) {
                 const before = this.instructionCount;
                 b.fn(this);
@@ -1231,6 +1243,7 @@ export class Cpu implements Stateful, FpuMemory {
         step(this);
         // Kept exact per instruction: RDTSC and the board's virtual clock read it mid-run.
         this.instructionCount++;
+        if (this.jitResync && (this.eip - this.startEip) >>> 0 > 15) this.jitResync = false;
       } while (!this.eventPending && this.instructionCount < blockEnd);
       if ((this.flags & FLAG_IF) !== 0) this.pollCountdown -= this.instructionCount - blockStart;
     }

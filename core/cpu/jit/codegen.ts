@@ -30,6 +30,8 @@ export interface CompiledBlock {
   readonly fn: (cpu: Cpu) => void;
   /** Instructions in the block (the most it runs). */
   readonly n: number;
+  /** EIP after the block's last instruction (its fall-through point). */
+  readonly end: number;
 }
 
 /** What the block may assume (part of the cache key). */
@@ -248,7 +250,7 @@ export class BlockCompiler {
       '\n};';
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const fn = new Function('H', 'PARITY', src)(H, PARITY) as (cpu: Cpu) => void;
-    return { fn, n: this.i };
+    return { fn, n: this.i, end: this.eip };
   }
 
   // ---------------------------------------------------------------- decode helpers
