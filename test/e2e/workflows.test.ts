@@ -198,9 +198,13 @@ describe.skipIf(!enabled)('VM workflows in the UI (perseus web + Chromium)', () 
     // Send keys → Ctrl+Alt+Del reboots the guest (the builtin BIOS's INT 09h warm boot).
     const toolbar = page.getByRole('toolbar', { name: 'Console controls' });
     await page.getByRole('tab', { name: 'Console' }).click();
+    // The console tab remounts its canvas: wait until the focused element is the live canvas,
+    // else keys typed in between go nowhere (this flaked once on a loaded CI machine).
+    await canvas.waitFor();
     await canvas.focus();
+    await expect.poll(() => canvas.evaluate((el) => el === document.activeElement), { timeout: 10_000 }).toBe(true);
     await typeKeys(page, ['c', 'l', 's', 'Enter']);
-    await expect.poll(screenText, { timeout: 15_000 }).not.toContain('Welcome to FreeDOS');
+    await expect.poll(screenText, { timeout: 30_000 }).not.toContain('Welcome to FreeDOS');
     await page.getByRole('button', { name: 'Send keys' }).click();
     await page.getByRole('menuitem', { name: 'Ctrl+Alt+Del' }).click();
     await expect.poll(screenText, { timeout: 40_000 }).toContain('Welcome to FreeDOS');
