@@ -7,7 +7,7 @@ import { IoBus } from '../../core/bus/io.js';
 import { PhysicalMemory } from '../../core/bus/memory.js';
 import { Cpu } from '../../core/cpu/cpu.js';
 import type { InterruptSource } from '../../core/cpu/interfaces.js';
-import { FLAT_CODE32_DPL0, FLAT_DATA32_DPL0, SEG_CS, SEG_DS, SEG_ES, SEG_SS } from '../../core/cpu/system/constants.js';
+import { enterFlatProtectedMode, writeFlatGdt } from './flat-pm.js';
 import { WATCH_CODE } from '../../core/cpu/jit/block-cache.js';
 
 const GDT = 0x1000, IDT = 0x2000, HANDLER = 0x3000, CODE = 0x4000;
@@ -17,18 +17,12 @@ function flatCpu(jit: boolean): { cpu: Cpu; mem: PhysicalMemory } {
   const mem = new PhysicalMemory(4 << 20);
   const cpu = new Cpu(mem, new IoBus());
   cpu.jitEnabled = jit;
-  mem.write32(GDT + 8, 0x0000ffff); mem.write32(GDT + 12, 0x00cf9a00);
-  mem.write32(GDT + 16, 0x0000ffff); mem.write32(GDT + 20, 0x00cf9200);
+  writeFlatGdt(mem, GDT);
   // vector 0x20: interrupt gate to HANDLER: inc dword [0x8000]; iretd
   mem.write32(IDT + 0x20 * 8, (8 << 16) | HANDLER);
   mem.write32(IDT + 0x20 * 8 + 4, 0x8e00);
   mem.writeBytes(HANDLER, new Uint8Array([0xff, 0x05, ...le(0x8000), 0xcf]));
-  cpu.gdtrBase = GDT; cpu.gdtrLimit = 23;
-  cpu.idtrBase = IDT; cpu.idtrLimit = 0x7ff;
-  cpu.cr0 |= 1;
-  cpu.updateModes();
-  cpu.setSegment(SEG_CS, 8, 0, -1, FLAT_CODE32_DPL0);
-  for (const s of [SEG_DS, SEG_ES, SEG_SS]) cpu.setSegment(s, 0x10, 0, -1, FLAT_DATA32_DPL0);
+  enterFlatProtectedMode(cpu, GDT, IDT, 0x7ff);
   cpu.updateModes();
   cpu.regs[4] = 0x90000;
   cpu.eip = CODE;

@@ -9,7 +9,8 @@ import { IoBus } from '../../core/bus/io.js';
 import { PhysicalMemory } from '../../core/bus/memory.js';
 import { Cpu } from '../../core/cpu/cpu.js';
 import { movToCr } from '../../core/cpu/sysops.js';
-import { FLAT_CODE32_DPL0, FLAT_DATA32_DPL0, SEG_CS, SEG_DS, SEG_ES, SEG_GS, SEG_SS } from '../../core/cpu/system/constants.js';
+import { FLAT_DATA32_DPL0, SEG_GS } from '../../core/cpu/system/constants.js';
+import { enterFlatProtectedMode, writeFlatGdt } from './flat-pm.js';
 
 const GDT = 0x1000, IDT = 0x2000, HANDLERS = 0x3000, CODE = 0x10000, COUNTER = 0x20000;
 const DATA = 0x100f80, STACK_TOP = 0x180000, BAD = 0x200000, PD = 0x40000, PT = 0x41000;
@@ -34,20 +35,14 @@ function machine(program: Uint8Array, badFrom: number, jit: boolean, seedRegs: n
   const cpu = new Cpu(mem, new IoBus());
   cpu.jitEnabled = jit;
   const w32 = (a: number, v: number): void => mem.write32(a, v);
-  w32(GDT + 8, 0x0000ffff); w32(GDT + 12, 0x00cf9a00);
-  w32(GDT + 16, 0x0000ffff); w32(GDT + 20, 0x00cf9200);
+  writeFlatGdt(mem, GDT);
   for (let v = 0; v < 32; v++) {
     const h = HANDLERS + v * 16;
     w32(IDT + v * 8, (8 << 16) | (h & 0xffff));
     w32(IDT + v * 8 + 4, (h & 0xffff0000) | 0x8e00);
     mem.write8(h, 0xf4);
   }
-  cpu.gdtrBase = GDT; cpu.gdtrLimit = 23;
-  cpu.idtrBase = IDT; cpu.idtrLimit = 0xff;
-  cpu.cr0 |= 1;
-  cpu.updateModes();
-  cpu.setSegment(SEG_CS, 8, 0, -1, FLAT_CODE32_DPL0);
-  for (const s of [SEG_DS, SEG_ES, SEG_SS]) cpu.setSegment(s, 0x10, 0, -1, FLAT_DATA32_DPL0);
+  enterFlatProtectedMode(cpu, GDT, IDT, 0xff);
   // GS: base DATA - 0x1000, limit 0x1060 (offsets past it #GP)
   cpu.setSegment(SEG_GS, 0x10, DATA - 0x1000, 0x1060, FLAT_DATA32_DPL0);
   cpu.updateModes();

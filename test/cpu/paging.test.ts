@@ -6,7 +6,7 @@ import { IoBus } from '../../core/bus/io.js';
 import { PhysicalMemory } from '../../core/bus/memory.js';
 import { Cpu, CpuFault } from '../../core/cpu/cpu.js';
 import { movToCr } from '../../core/cpu/sysops.js';
-import { FLAT_CODE32_DPL0, FLAT_DATA32_DPL0, SEG_CS, SEG_DS, SEG_ES, SEG_SS } from '../../core/cpu/system/constants.js';
+import { enterFlatProtectedMode, writeFlatGdt } from './flat-pm.js';
 
 const GDT = 0x1000, IDT = 0x2000, PF_HANDLER = 0x3000, CODE = 0x4000, STACK_TOP = 0x9000;
 const PD = 0x10000, PT = 0x11000, PDPT = 0x12000, PAE_PD = 0x13000, PAE_PT = 0x14000;
@@ -19,19 +19,12 @@ function w32(m: PhysicalMemory, a: number, v: number): void {
 function machine(): { cpu: Cpu; mem: PhysicalMemory } {
   const mem = new PhysicalMemory(8 << 20);
   const cpu = new Cpu(mem, new IoBus());
-  // GDT: null, flat code 0x08, flat data 0x10
-  w32(mem, GDT + 8, 0x0000ffff); w32(mem, GDT + 12, 0x00cf9a00);
-  w32(mem, GDT + 16, 0x0000ffff); w32(mem, GDT + 20, 0x00cf9200);
+  writeFlatGdt(mem, GDT);
   // IDT entry 14: 32-bit interrupt gate to 0x08:PF_HANDLER
   w32(mem, IDT + 14 * 8, (8 << 16) | (PF_HANDLER & 0xffff));
   w32(mem, IDT + 14 * 8 + 4, (PF_HANDLER & 0xffff0000) | 0x8e00);
   mem.write8(PF_HANDLER, 0xf4); // HLT
-  cpu.gdtrBase = GDT; cpu.gdtrLimit = 23;
-  cpu.idtrBase = IDT; cpu.idtrLimit = 0x7ff;
-  cpu.cr0 |= 1;
-  cpu.updateModes();
-  cpu.setSegment(SEG_CS, 8, 0, -1, FLAT_CODE32_DPL0);
-  for (const s of [SEG_DS, SEG_ES, SEG_SS]) cpu.setSegment(s, 0x10, 0, -1, FLAT_DATA32_DPL0);
+  enterFlatProtectedMode(cpu, GDT, IDT, 0x7ff);
   cpu.updateModes();
   cpu.regs[4] = STACK_TOP;
   cpu.eip = CODE;
