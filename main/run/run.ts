@@ -51,6 +51,8 @@ Networking (with --nic): the user-mode NAT, guest 10.0.2.15, gateway 10.0.2.2 = 
   --capture FILE.pcap     record every frame (tcpdump/Wireshark format)
   --mac 52:54:00:12:34:56 the adapter's MAC address
   --cable-disconnected    start with the network cable unplugged
+Speed: hot flat 32-bit code runs as compiled blocks; --stats adds the JIT's counters to the
+  guest MIPS; PERSEUS_JIT=0 in the environment runs the CPU as a pure interpreter.
 `;
 
 /** The boot-menu prompt of a bare --boot-menu (ms). */
